@@ -1,0 +1,1 @@
+"""Shared layer of the Twilio connector: configuration, Twilio client, rendering, errors."""

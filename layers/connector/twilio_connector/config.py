@@ -1,0 +1,128 @@
+"""Configuration: the environment parsed once, and the Twilio credentials from Secrets Manager."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from twilio_connector.errors import AUTHENTICATION_CONNECTION_ERROR
+from twilio_connector.redaction import register_secret
+
+ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
+MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+
+DEFAULT_API_URL = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The functions' environment, read once per execution environment."""
+
+    secret_id: str
+    api_url: str | None
+    secret_max_age: int
+    connect_timeout: float
+    read_timeout: float
+    max_recipients: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            secret_id=env.get("TWILIO_SECRET_ID", "twilio-connector/credentials"),
+            api_url=(env.get("TWILIO_API_URL") or "").rstrip("/") or None,
+            secret_max_age=int(env.get("SECRET_MAX_AGE_SECONDS", "300")),
+            connect_timeout=float(env.get("TWILIO_CONNECT_TIMEOUT", "3.05")),
+            read_timeout=float(env.get("TWILIO_READ_TIMEOUT", "10")),
+            max_recipients=int(env.get("MAX_RECIPIENTS", "1000")),
+        )
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The secret's JSON object (keys in the contract)."""
+
+    account_sid: str
+    auth_token: str
+    api_key: str | None = None
+    api_secret: str | None = None
+    default_from: str | None = None
+    messaging_service_sid: str | None = None
+    voice_url: str | None = None
+
+    def __repr__(self) -> str:  # never print the token, even by accident
+        return f"Credentials(account_sid={self.account_sid!r}, api_key={self.api_key!r})"
+
+    @classmethod
+    def from_secret(cls, value: object, secret_id: str) -> Credentials:
+        if not isinstance(value, dict):
+            raise AUTHENTICATION_CONNECTION_ERROR(f"Secret {secret_id} is not a JSON object")
+        account = value.get("TWILIO_ACCOUNT")
+        token = value.get("TWILIO_TOKEN")
+        for name, field in (("TWILIO_ACCOUNT", account), ("TWILIO_TOKEN", token)):
+            if not isinstance(field, str) or not field:
+                raise AUTHENTICATION_CONNECTION_ERROR(f"Secret {secret_id} has no {name}")
+        if not ACCOUNT_SID.match(account):
+            raise AUTHENTICATION_CONNECTION_ERROR(
+                f"Secret {secret_id}: TWILIO_ACCOUNT is not an Account SID (AC + 32 hex digits)"
+            )
+        api_key = value.get("TWILIO_API_KEY") or None
+        api_secret = value.get("TWILIO_API_SECRET") or None
+        if api_key and not (isinstance(api_key, str) and API_KEY_SID.match(api_key)):
+            raise AUTHENTICATION_CONNECTION_ERROR(
+                f"Secret {secret_id}: TWILIO_API_KEY is not an API key SID (SK + 32 hex digits)"
+            )
+        if bool(api_key) != bool(api_secret):
+            raise AUTHENTICATION_CONNECTION_ERROR(
+                f"Secret {secret_id}: TWILIO_API_KEY and TWILIO_API_SECRET go together"
+            )
+        register_secret(token)
+        register_secret(api_secret)
+        return cls(
+            account_sid=account,
+            auth_token=token,
+            api_key=api_key,
+            api_secret=api_secret,
+            default_from=_optional_str(value, "TWILIO_FROM"),
+            messaging_service_sid=_optional_str(value, "TWILIO_MESSAGING_SERVICE_SID"),
+            voice_url=_optional_str(value, "TWILIO_VOICE_URL"),
+        )
+
+
+def _optional_str(value: dict, key: str) -> str | None:
+    item = value.get(key)
+    return item.strip() or None if isinstance(item, str) else None
+
+
+def get_credentials() -> Credentials:
+    """The credentials, cached by powertools for ``SECRET_MAX_AGE_SECONDS`` (default 5 minutes)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    settings = get_settings()
+    try:
+        value = parameters.get_secret(
+            settings.secret_id, transform="json", max_age=settings.secret_max_age
+        )
+    except parameters.exceptions.TransformParameterError as exc:
+        raise AUTHENTICATION_CONNECTION_ERROR(
+            f"Secret {settings.secret_id} is not valid JSON"
+        ) from exc
+    except parameters.exceptions.GetParameterError as exc:
+        raise AUTHENTICATION_CONNECTION_ERROR(
+            f"Secret {settings.secret_id} could not be read ({_cause_name(exc)})"
+        ) from exc
+    return Credentials.from_secret(value, settings.secret_id)
+
+
+def _cause_name(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc
+    code = getattr(cause, "response", {}).get("Error", {}).get("Code")
+    return code or type(cause).__name__

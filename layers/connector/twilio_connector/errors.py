@@ -1,0 +1,269 @@
+"""The error catalogue, and the one place where Twilio and network failures become connector errors.
+
+Every code is an exception class whose name *is* the code: the Lambda runtime reports the class
+name as ``errorType``, which is what a Step Functions ``Retry``/``Catch`` names in ``ErrorEquals``.
+The exception's message is a JSON object (``code``, ``message`` and, where Twilio answered,
+``twilioCode``, ``status``, ``moreInfo``), so ``States.ErrorOutput`` can be parsed with
+``States.StringToJson``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from twilio_connector.redaction import redact_text
+
+
+class ConnectorError(Exception):
+    """Base of every catalogued error. ``str(error)`` is its JSON description."""
+
+    code: str = "UNKNOWN_ERROR"
+    #: For sends to several recipients: the result of those that succeeded, and every failure
+    #: with its full recipient (returned by ``failOnError: false``, never logged).
+    partial_result: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] | None = None
+
+    def __init__(self, message: str, **details: Any) -> None:
+        self.message = message
+        self.details = {key: value for key, value in details.items() if value is not None}
+        super().__init__(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.details}
+
+    def __str__(self) -> str:
+        return json.dumps(self.to_dict(), default=str)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = cls.__name__
+        CATALOGUE[cls.__name__] = cls
+
+
+CATALOGUE: dict[str, type[ConnectorError]] = {}
+
+
+# --- input and template errors (seeds 000/002) ---------------------------------------------------
+class MISSING_INPUT(ConnectorError):
+    """A mandatory input variable was not provided."""
+
+
+class INVALID_INPUT(ConnectorError):
+    """The input variable has an invalid type or value."""
+
+
+class TEMPLATE_READ_ERROR(ConnectorError):
+    """Cannot read the Freemarker template (too large, unreadable, or over the render limits)."""
+
+
+class TEMPLATE_METADATA_ERROR(ConnectorError):
+    """The template references non-existing metadata (or metadata of the wrong type)."""
+
+
+class TEMPLATE_SYNTAX_ERROR(ConnectorError):
+    """Invalid Freemarker syntax, or an expression the sandbox refuses."""
+
+
+# --- Twilio-specific errors -----------------------------------------------------------------------
+class TWILIO_CONNECTION_ERROR(ConnectorError):
+    """Unable to connect to Twilio service (DNS, refused or dropped connection, timeout)."""
+
+
+class AUTHENTICATION_CONNECTION_ERROR(ConnectorError):
+    """Unable to authenticate to Twilio (wrong credentials, or the secret is unusable)."""
+
+
+class INVALID_REQUEST_ERROR(ConnectorError):
+    """Invalid request."""
+
+
+class INVALID_TO_PHONE_NUMBER_ERROR(ConnectorError):
+    """Invalid 'to' phone number."""
+
+
+class INVALID_FROM_PHONE_NUMBER_ERROR(ConnectorError):
+    """Invalid 'from' phone number."""
+
+
+class PERMISSION_DENIED_ERROR(ConnectorError):
+    """Lack of permission to the resource and method requested."""
+
+
+class INVALID_REGION_TO_PHONE_NUMBER_ERROR(ConnectorError):
+    """Permission to send an SMS has not been enabled for the region of the 'To' number."""
+
+
+class TOO_MANY_REQUESTS(ConnectorError):
+    """Twilio's 429 / 20429: the account's concurrency or rate limit was reached (added code)."""
+
+
+class UNKNOWN_ERROR(ConnectorError):
+    """Unexpected runtime error."""
+
+
+# --- HTTP-status errors ---------------------------------------------------------------------------
+class BAD_REQUEST(ConnectorError):
+    """400."""
+
+
+class UNAUTHORIZED(ConnectorError):
+    """401."""
+
+
+class FORBIDDEN(ConnectorError):
+    """403."""
+
+
+class NOT_FOUND(ConnectorError):
+    """404."""
+
+
+class METHOD_NOT_ALLOWED(ConnectorError):
+    """405."""
+
+
+class NOT_ACCEPTABLE(ConnectorError):
+    """406."""
+
+
+class REQUEST_TIMEOUT(ConnectorError):
+    """408."""
+
+
+class CONFLICT(ConnectorError):
+    """409."""
+
+
+class GONE(ConnectorError):
+    """410."""
+
+
+class UNPROCESSABLE_ENTITY(ConnectorError):
+    """422."""
+
+
+class LOCKED(ConnectorError):
+    """423."""
+
+
+class FAILED_DEPENDENCY(ConnectorError):
+    """424."""
+
+
+class INTERNAL_SERVER_ERROR(ConnectorError):
+    """500."""
+
+
+class NOT_IMPLEMENTED(ConnectorError):
+    """501."""
+
+
+class BAD_GATEWAY(ConnectorError):
+    """502."""
+
+
+class SERVICE_UNAVAILABLE(ConnectorError):
+    """503."""
+
+
+class GATEWAY_TIMEOUT(ConnectorError):
+    """504."""
+
+
+# --- the mapping ----------------------------------------------------------------------------------
+#: Twilio error codes (https://www.twilio.com/docs/api/errors) with a specific connector code.
+TWILIO_CODES: dict[int, type[ConnectorError]] = {
+    20003: AUTHENTICATION_CONNECTION_ERROR,  # Authenticate
+    20005: AUTHENTICATION_CONNECTION_ERROR,  # Account not active
+    20008: PERMISSION_DENIED_ERROR,  # resource not accessible with test credentials
+    20404: NOT_FOUND,  # resource not found
+    20429: TOO_MANY_REQUESTS,  # too many requests
+    21211: INVALID_TO_PHONE_NUMBER_ERROR,  # invalid 'To' phone number
+    21214: INVALID_TO_PHONE_NUMBER_ERROR,  # 'To' number cannot be reached (calls)
+    21217: INVALID_TO_PHONE_NUMBER_ERROR,  # phone number does not appear to be valid (calls)
+    21612: INVALID_TO_PHONE_NUMBER_ERROR,  # 'To' not currently reachable via SMS
+    21614: INVALID_TO_PHONE_NUMBER_ERROR,  # 'To' is not a valid mobile number
+    21604: INVALID_TO_PHONE_NUMBER_ERROR,  # 'To' phone number is required
+    21210: INVALID_FROM_PHONE_NUMBER_ERROR,  # 'From' not verified (calls)
+    21212: INVALID_FROM_PHONE_NUMBER_ERROR,  # invalid 'From' phone number
+    21603: INVALID_FROM_PHONE_NUMBER_ERROR,  # 'From' phone number is required
+    21606: INVALID_FROM_PHONE_NUMBER_ERROR,  # 'From' is not a valid, SMS-capable number
+    21659: INVALID_FROM_PHONE_NUMBER_ERROR,  # 'From' is not a Twilio phone number
+    21408: INVALID_REGION_TO_PHONE_NUMBER_ERROR,  # SMS to this region not enabled
+    21215: INVALID_REGION_TO_PHONE_NUMBER_ERROR,  # calls to this region not enabled
+    21608: PERMISSION_DENIED_ERROR,  # trial account: 'To' not verified
+    21610: PERMISSION_DENIED_ERROR,  # recipient unsubscribed (STOP)
+    21602: INVALID_REQUEST_ERROR,  # body required
+    21609: INVALID_REQUEST_ERROR,  # invalid StatusCallback
+    21617: INVALID_REQUEST_ERROR,  # body exceeds 1600 characters
+    21619: INVALID_REQUEST_ERROR,  # body or media required
+    21620: INVALID_REQUEST_ERROR,  # invalid media URL
+    21623: INVALID_REQUEST_ERROR,  # too many media
+    21910: INVALID_REQUEST_ERROR,  # invalid From/To pair (channels)
+}
+
+#: HTTP statuses with a catalogue name.
+HTTP_STATUSES: dict[int, type[ConnectorError]] = {
+    400: BAD_REQUEST,
+    401: UNAUTHORIZED,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    406: NOT_ACCEPTABLE,
+    408: REQUEST_TIMEOUT,
+    409: CONFLICT,
+    410: GONE,
+    422: UNPROCESSABLE_ENTITY,
+    423: LOCKED,
+    424: FAILED_DEPENDENCY,
+    429: TOO_MANY_REQUESTS,
+    500: INTERNAL_SERVER_ERROR,
+    501: NOT_IMPLEMENTED,
+    502: BAD_GATEWAY,
+    503: SERVICE_UNAVAILABLE,
+    504: GATEWAY_TIMEOUT,
+}
+
+
+def error_for_twilio(status: int | None, twilio_code: int | None) -> type[ConnectorError]:
+    """The connector code for a Twilio answer: its error code first, then its HTTP status."""
+    if twilio_code in TWILIO_CODES:
+        return TWILIO_CODES[twilio_code]
+    if status in HTTP_STATUSES:
+        return HTTP_STATUSES[status]
+    if status is not None and 400 <= status < 500:
+        return INVALID_REQUEST_ERROR
+    if status is not None and status >= 500:
+        return INTERNAL_SERVER_ERROR
+    return UNKNOWN_ERROR
+
+
+def to_connector_error(exc: BaseException) -> ConnectorError:
+    """Turn any exception raised while talking to Twilio into a catalogued connector error.
+
+    This is the only place that knows Twilio's and requests' exception types.
+    """
+    if isinstance(exc, ConnectorError):
+        return exc
+    # Imported here so that a function that never talks to Twilio never imports it.
+    import requests
+    from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+
+    if isinstance(exc, TwilioRestException | TwilioServiceException):
+        status = exc.status
+        code = exc.code if isinstance(exc.code, int) and exc.code >= 10000 else None
+        text = exc.msg if isinstance(exc, TwilioRestException) else (exc.detail or exc.title)
+        return error_for_twilio(status, code)(
+            redact_text(text or "Twilio refused the request"),
+            twilioCode=code,
+            status=status,
+            moreInfo=f"https://www.twilio.com/docs/errors/{code}" if code else None,
+        )
+    if isinstance(exc, requests.Timeout):
+        return TWILIO_CONNECTION_ERROR(f"Twilio did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, requests.RequestException):
+        return TWILIO_CONNECTION_ERROR(f"Unable to connect to Twilio ({type(exc).__name__})")
+    if isinstance(exc, TwilioException):
+        return INVALID_REQUEST_ERROR(redact_text(str(exc)))
+    return UNKNOWN_ERROR(f"Unexpected {type(exc).__name__}")

@@ -1,0 +1,1 @@
+"""Local stand-ins for running the connector offline: Twilio emulator, moto, demo."""

@@ -1,0 +1,26 @@
+"""Run the emulator as a process: ``python -m local.twilio_emulator --port 8080``."""
+
+import argparse
+import contextlib
+import signal
+import threading
+
+from local.twilio_emulator.server import TEST_ACCOUNT_SID, TwilioEmulator
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    emulator = TwilioEmulator(args.host, args.port).start()
+    print(f"Twilio emulator on {emulator.url} (account {TEST_ACCOUNT_SID})", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,464 @@
+"""A Twilio REST API emulator for offline runs and tests (not product code).
+
+It answers like Twilio's documented API: the 2010-04-01 Messages resource (create, fetch, list
+with filters and ``next_page_uri`` paging), HTTP Basic auth (20003 on a wrong token), Twilio's
+error JSON, and the magic test numbers of Twilio's test credentials
+(https://www.twilio.com/docs/iam/test-credentials). Switches inject faults: latency, a
+concurrency cap answering 429 / 20429, 5xx answers and dropped connections.
+
+Use it in-process (``with TwilioEmulator() as emulator: ...``) or as a process
+(``python -m local.twilio_emulator --port 8080``); a process is driven through ``/__emulator``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+API = "/2010-04-01"
+TEST_ACCOUNT_SID = "AC" + "0" * 30 + "01"
+TEST_AUTH_TOKEN = "f" * 28 + "cafe"  # the emulator's own made-up token
+#: Twilio's magic From number that passes every check.
+MAGIC_FROM = "+15005550006"
+#: Magic 'To' numbers -> (HTTP status, Twilio code, message template).
+MAGIC_TO = {
+    "+15005550001": (400, 21211, "The 'To' number {to} is not a valid phone number."),
+    "+15005550002": (
+        400,
+        21612,
+        "The 'To' phone number: {to}, is not currently reachable using the 'From' phone "
+        "number: {from_} via SMS.",
+    ),
+    "+15005550003": (
+        400,
+        21408,
+        "Permission to send an SMS has not been enabled for the region indicated by the "
+        "'To' number: {to}.",
+    ),
+    "+15005550004": (400, 21610, "Attempt to send to unsubscribed recipient"),
+    "+15005550009": (400, 21614, "'To' number {to} is not a valid mobile number"),
+}
+MAGIC_INVALID_FROM = "+15005550001"
+_E164 = re.compile(r"^(whatsapp:)?\+[1-9]\d{1,14}$")
+_ALPHANUMERIC = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
+)
+
+
+class TwilioApiError(Exception):
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+            "status": self.status,
+        }
+
+
+@dataclass
+class Faults:
+    """Fault-injection switches (all off by default)."""
+
+    latency: float = 0.0  # seconds added to every API request
+    max_concurrency: int = 0  # over this many requests at once: 429 / 20429 (0: no cap)
+    fail_statuses: list[int] = field(default_factory=list)  # answer the next requests so (5xx)
+    drop_next: int = 0  # close the next N connections without an answer
+
+
+def segments(body: str) -> int:
+    if not body:
+        return 1
+    if all(ch in _GSM7 for ch in body):
+        return 1 if len(body) <= 160 else -(-len(body) // 153)
+    units = len(body.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else -(-units // 67)
+
+
+def rfc2822(moment: datetime | None) -> str | None:
+    return format_datetime(moment) if moment else None
+
+
+class TwilioEmulator:
+    """The emulator's state and its HTTP server on 127.0.0.1."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        accounts: dict[str, str] | None = None,
+        api_keys: dict[str, tuple[str, str]] | None = None,
+        numbers: set[str] | None = None,
+    ) -> None:
+        self.accounts = accounts or {TEST_ACCOUNT_SID: TEST_AUTH_TOKEN}
+        self.api_keys = api_keys or {}  # key SID -> (secret, account SID)
+        self.numbers = numbers or {MAGIC_FROM}  # the account's own numbers (valid 'From')
+        self.faults = Faults()
+        self.messages: dict[str, dict[str, Any]] = {}  # sid -> resource, in creation order
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every API request
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server.daemon_threads = True
+        self._server.emulator = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> TwilioEmulator:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> TwilioEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.faults = Faults()
+            self.messages.clear()
+            self.requests.clear()
+
+    # --- the resource ------------------------------------------------------------------------
+    def create_message(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:
+        to = _one(form, "To")
+        sender = _one(form, "From")
+        service = _one(form, "MessagingServiceSid")
+        body = _one(form, "Body")
+        media = form.get("MediaUrl", [])
+        if not to:
+            raise TwilioApiError(400, 21604, "A 'To' phone number is required.")
+        if not sender and not service:
+            raise TwilioApiError(400, 21603, "A 'From' phone number is required.")
+        if not body and not media:
+            raise TwilioApiError(400, 21602, "Message body is required.")
+        if body and len(body) > 1600:
+            raise TwilioApiError(
+                400, 21617, "The concatenated message body exceeds the 1600 character limit."
+            )
+        if len(media) > 10:
+            raise TwilioApiError(400, 21623, "Number of media files exceeds allowed limit.")
+        if service and not re.fullmatch(r"MG[0-9a-fA-F]{32}", service):
+            raise TwilioApiError(400, 21701, f"The Messaging Service Sid {service} is invalid.")
+        callback = _one(form, "StatusCallback")
+        if callback and not re.match(r"^https?://[^\s/]+", callback):
+            raise TwilioApiError(400, 21609, "Invalid StatusCallback url.")
+        if sender:
+            if sender == MAGIC_INVALID_FROM:
+                raise TwilioApiError(
+                    400,
+                    21212,
+                    f"The 'From' number {sender} is not a valid phone number, shortcode, "
+                    "or alphanumeric sender ID.",
+                )
+            bare = sender.removeprefix("whatsapp:")
+            if not _ALPHANUMERIC.match(sender) and bare not in self.numbers:
+                raise TwilioApiError(
+                    400,
+                    21606,
+                    f"The From phone number {sender} is not a valid, SMS-capable inbound phone "
+                    "number or short code for your account.",
+                )
+        if not _E164.match(to):
+            raise TwilioApiError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        magic = MAGIC_TO.get(to.removeprefix("whatsapp:"))
+        if magic:
+            status, code, template = magic
+            raise TwilioApiError(status, code, template.format(to=to, from_=sender))
+        send_at = _one(form, "SendAt")
+        if send_at and (not service or _one(form, "ScheduleType") != "fixed"):
+            raise TwilioApiError(
+                400, 35111, "Scheduling requires a MessagingServiceSid and ScheduleType=fixed."
+            )
+        status = "scheduled" if send_at else ("accepted" if service and not sender else "queued")
+        return self.store(
+            account,
+            to=to,
+            from_=sender or None,
+            body=body or "",
+            status=status,
+            messaging_service_sid=service or None,
+            num_media=len(media),
+        )
+
+    def store(
+        self,
+        account: str,
+        *,
+        to: str,
+        from_: str | None,
+        body: str,
+        status: str = "queued",
+        messaging_service_sid: str | None = None,
+        num_media: int = 0,
+        direction: str = "outbound-api",
+        date_created: datetime | None = None,
+        date_sent: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Store a message resource (also used to seed the emulator with history)."""
+        sid = "SM" + uuid.uuid4().hex
+        now = date_created or datetime.now(UTC).replace(microsecond=0)
+        uri = f"{API}/Accounts/{account}/Messages/{sid}.json"
+        resource = {
+            "account_sid": account,
+            "api_version": "2010-04-01",
+            "body": body,
+            "date_created": rfc2822(now),
+            "date_sent": rfc2822(date_sent),
+            "date_updated": rfc2822(now),
+            "direction": direction,
+            "error_code": None,
+            "error_message": None,
+            "from": from_,
+            "messaging_service_sid": messaging_service_sid,
+            "num_media": str(num_media),
+            "num_segments": str(segments(body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": status,
+            "subresource_uris": {
+                "media": uri.replace(".json", "/Media.json"),
+                "feedback": uri.replace(".json", "/Feedback.json"),
+            },
+            "to": to,
+            "uri": uri,
+        }
+        with self._lock:
+            self.messages[sid] = resource
+        return resource
+
+    def fetch_message(self, account: str, sid: str, path: str) -> dict[str, Any]:
+        message = self.messages.get(sid)
+        if message is None or message["account_sid"] != account:
+            raise TwilioApiError(404, 20404, f"The requested resource {path} was not found")
+        return message
+
+    def list_messages(self, account: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        page_size = _int(query, "PageSize", 50, 1, 1000)
+        page = _int(query, "Page", 0, 0, 10**9)
+        to, sender = _one(query, "To"), _one(query, "From")
+        on = _date(query, "DateSent")
+        before, after = _date(query, "DateSent<"), _date(query, "DateSent>")
+        with self._lock:
+            everything = list(reversed(self.messages.values()))  # newest first, like Twilio
+        selected = [
+            m
+            for m in everything
+            if m["account_sid"] == account
+            and (not to or m["to"] == to)
+            and (not sender or m["from"] == sender)
+            and _sent_matches(m, on, before, after)
+        ]
+        token = _one(query, "PageToken")
+        start_index = 0
+        if token:
+            if not token.startswith("PA"):
+                raise TwilioApiError(400, 20001, "Invalid PageToken")
+            after_sid = token[2:]
+            positions = {m["sid"]: i for i, m in enumerate(selected)}
+            if after_sid not in positions:
+                raise TwilioApiError(400, 20001, "Invalid PageToken")
+            start_index = positions[after_sid] + 1
+        items = selected[start_index : start_index + page_size]
+        base = f"{API}/Accounts/{account}/Messages.json"
+        filters = {k: v[0] for k, v in query.items() if k in ("To", "From") or k.startswith("Date")}
+
+        def page_uri(**extra: Any) -> str:
+            return f"{base}?{urlencode({**filters, 'PageSize': page_size, **extra})}"
+
+        has_more = start_index + page_size < len(selected)
+        return {
+            "end": page * page_size + len(items) - 1 if items else page * page_size,
+            "first_page_uri": page_uri(Page=0),
+            "messages": items,
+            "next_page_uri": page_uri(Page=page + 1, PageToken="PA" + items[-1]["sid"])
+            if has_more and items
+            else None,
+            "page": page,
+            "page_size": page_size,
+            "previous_page_uri": page_uri(Page=page - 1) if page > 0 else None,
+            "start": page * page_size,
+            "uri": page_uri(Page=page),
+        }
+
+    # --- auth --------------------------------------------------------------------------------
+    def authenticate(self, header: str | None, account: str) -> None:
+        denied = TwilioApiError(401, 20003, "Authenticate")
+        if not header or not header.startswith("Basic "):
+            raise denied
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise denied from None
+        if user in self.accounts and self.accounts[user] == password and user == account:
+            return
+        key = self.api_keys.get(user)
+        if key and key == (password, account):
+            return
+        raise denied
+
+
+def _one(form: dict[str, list[str]], name: str) -> str:
+    values = form.get(name) or [""]
+    return values[0]
+
+
+def _int(query: dict[str, list[str]], name: str, default: int, low: int, high: int) -> int:
+    raw = _one(query, name)
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise TwilioApiError(400, 20001, f"Invalid {name}: must be from {low} to {high}")
+    return int(raw)
+
+
+def _date(query: dict[str, list[str]], name: str) -> date | None:
+    raw = _one(query, name)
+    if not raw:
+        return None
+    for parse in (
+        lambda s: date.fromisoformat(s),
+        lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")).date(),
+        lambda s: parsedate_to_datetime(s).date(),
+    ):
+        try:
+            return parse(raw)
+        except (ValueError, TypeError):
+            continue
+    raise TwilioApiError(400, 20001, f"Invalid {name}: {raw}")
+
+
+def _sent_matches(message: dict, on: date | None, before: date | None, after: date | None) -> bool:
+    if on is None and before is None and after is None:
+        return True
+    if not message["date_sent"]:
+        return False
+    sent = parsedate_to_datetime(message["date_sent"]).date()
+    return (
+        (on is None or sent == on)
+        and (before is None or sent <= before)
+        and (after is None or sent >= after)
+    )
+
+
+_MESSAGES = re.compile(rf"^{API}/Accounts/(?P<account>[^/]+)/Messages\.json$")
+_MESSAGE = re.compile(rf"^{API}/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json$")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "TwilioEmulator/1.0"
+
+    @property
+    def emulator(self) -> TwilioEmulator:
+        return self.server.emulator  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the emulator logs nothing (request lines carry phone numbers)."""
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if parts.path.startswith("/__emulator"):
+            self._control(method, parts.path, raw)
+            return
+        emulator = self.emulator
+        with emulator._lock:
+            emulator.requests.append((method, parts.path))
+            faults = emulator.faults
+            if faults.drop_next > 0:
+                faults.drop_next -= 1
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            status = faults.fail_statuses.pop(0) if faults.fail_statuses else None
+            emulator._in_flight += 1
+            over_cap = faults.max_concurrency and emulator._in_flight > faults.max_concurrency
+            latency = faults.latency
+        try:
+            if latency:
+                time.sleep(latency)
+            if over_cap:
+                raise TwilioApiError(429, 20429, "Too Many Requests")
+            if status:
+                raise TwilioApiError(status, status, HTTPStatus(status).phrase)
+            code, body = self._route(method, parts.path, parts.query, raw)
+        except TwilioApiError as error:
+            code, body = error.status, error.body()
+        finally:
+            with emulator._lock:
+                emulator._in_flight -= 1
+        self._send(code, body)
+
+    def _route(self, method: str, path: str, query: str, raw: bytes) -> tuple[int, dict]:
+        emulator = self.emulator
+        match = _MESSAGES.match(path) or _MESSAGE.match(path)
+        if not match:
+            raise TwilioApiError(404, 20404, f"The requested resource {path} was not found")
+        account = match.group("account")
+        emulator.authenticate(self.headers.get("Authorization"), account)
+        if _MESSAGES.match(path) and method == "POST":
+            form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+            return 201, emulator.create_message(account, form)
+        if _MESSAGES.match(path) and method == "GET":
+            return 200, emulator.list_messages(account, parse_qs(query, keep_blank_values=True))
+        if method == "GET":
+            return 200, emulator.fetch_message(account, match.group("sid"), path)
+        raise TwilioApiError(405, 20004, "Method not allowed")
+
+    def _control(self, method: str, path: str, raw: bytes) -> None:
+        emulator = self.emulator
+        if path == "/__emulator/faults" and method == "POST":
+            emulator.faults = Faults(**json.loads(raw or b"{}"))
+            self._send(200, {"faults": vars(emulator.faults)})
+        elif path == "/__emulator/messages" and method == "GET":
+            self._send(200, {"messages": list(emulator.messages.values())})
+        elif path == "/__emulator/reset" and method == "POST":
+            emulator.reset()
+            self._send(200, {"reset": True})
+        else:
+            self._send(404, {"message": "unknown control path"})
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
