@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
 SPEC = ROOT.parent / "shared" / "twilio-openapi" / "twilio_api_v2010.json"
 
 # The functions' environment, as template.yaml's Globals give it (set before any import).
@@ -31,6 +27,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+from local.lambda_loader import load_event, load_function  # noqa: E402
 from local.twilio_emulator import (  # noqa: E402
     MAGIC_FROM,
     TEST_ACCOUNT_SID,
@@ -55,23 +52,6 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
-
-
-def load_function(action: str) -> ModuleType:
-    """``functions/<action>/app.py`` under a unique module name (they are all called app)."""
-    name = f"functions_{action}_app"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / action / "app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def load_event(name: str) -> dict:
-    return json.loads((EVENTS / f"{name}.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -132,3 +112,6 @@ def twilio_spec() -> dict:
             f"Twilio's OpenAPI spec is not beside the repo ({SPEC}): nothing to check against"
         )
     return json.loads(SPEC.read_text())
+
+
+__all__ = ["load_event", "load_function"]

@@ -112,7 +112,7 @@ class TwilioEmulator:
         self.numbers = numbers or {MAGIC_FROM}  # the account's own numbers (valid 'From')
         self.faults = Faults()
         self.messages: dict[str, dict[str, Any]] = {}  # sid -> resource, in creation order
-        self.requests: list[tuple[str, str]] = []  # (method, path) of every API request
+        self.requests: list[dict[str, Any]] = []  # every API request: method, path, query, form
         self._lock = threading.Lock()
         self._in_flight = 0
         self._server = ThreadingHTTPServer((host, port), _Handler)
@@ -120,7 +120,7 @@ class TwilioEmulator:
         self._server.emulator = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
-    # --- lifecycle ---------------------------------------------------------------------------
+    # --- lifecycle -------------------------------------------------------------------------------
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
@@ -141,13 +141,17 @@ class TwilioEmulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def reset(self) -> None:
+    def reset(self, settle_seconds: float = 5.0) -> None:
+        """Forget everything, once requests still being answered (a slow one) have finished."""
+        deadline = time.monotonic() + settle_seconds
+        while self._in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
         with self._lock:
             self.faults = Faults()
             self.messages.clear()
             self.requests.clear()
 
-    # --- the resource ------------------------------------------------------------------------
+    # --- the resource ----------------------------------------------------------------------------
     def create_message(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:
         to = _one(form, "To")
         sender = _one(form, "From")
@@ -310,7 +314,7 @@ class TwilioEmulator:
             "uri": page_uri(Page=page),
         }
 
-    # --- auth --------------------------------------------------------------------------------
+    # --- auth ------------------------------------------------------------------------------------
     def authenticate(self, header: str | None, account: str) -> None:
         denied = TwilioApiError(401, 20003, "Authenticate")
         if not header or not header.startswith("Basic "):
@@ -400,7 +404,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         emulator = self.emulator
         with emulator._lock:
-            emulator.requests.append((method, parts.path))
+            emulator.requests.append(
+                {
+                    "method": method,
+                    "path": parts.path,
+                    "query": parse_qs(parts.query, keep_blank_values=True),
+                    "form": parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True),
+                }
+            )
             faults = emulator.faults
             if faults.drop_next > 0:
                 faults.drop_next -= 1
@@ -457,8 +468,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: dict[str, Any]) -> None:
         payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout): as Twilio would

@@ -123,6 +123,10 @@ def get_credentials() -> Credentials:
 
 
 def _cause_name(exc: BaseException) -> str:
-    cause = exc.__cause__ or exc
+    """The AWS error code behind powertools' GetParameterError (it keeps only the message)."""
+    cause = exc.__cause__ or exc.__context__
     code = getattr(cause, "response", {}).get("Error", {}).get("Code")
-    return code or type(cause).__name__
+    if code:
+        return code
+    found = re.search(r"An error occurred \((\w+)\)", str(exc))
+    return found.group(1) if found else type(cause or exc).__name__

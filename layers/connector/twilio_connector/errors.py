@@ -44,7 +44,7 @@ class ConnectorError(Exception):
 CATALOGUE: dict[str, type[ConnectorError]] = {}
 
 
-# --- input and template errors (seeds 000/002) ---------------------------------------------------
+# --- input and template errors (seeds 000/002) --------------------------------------------------
 class MISSING_INPUT(ConnectorError):
     """A mandatory input variable was not provided."""
 
@@ -65,7 +65,7 @@ class TEMPLATE_SYNTAX_ERROR(ConnectorError):
     """Invalid Freemarker syntax, or an expression the sandbox refuses."""
 
 
-# --- Twilio-specific errors -----------------------------------------------------------------------
+# --- Twilio-specific errors ---------------------------------------------------------------------
 class TWILIO_CONNECTION_ERROR(ConnectorError):
     """Unable to connect to Twilio service (DNS, refused or dropped connection, timeout)."""
 
@@ -102,7 +102,7 @@ class UNKNOWN_ERROR(ConnectorError):
     """Unexpected runtime error."""
 
 
-# --- HTTP-status errors ---------------------------------------------------------------------------
+# --- HTTP-status errors -------------------------------------------------------------------------
 class BAD_REQUEST(ConnectorError):
     """400."""
 
@@ -171,7 +171,7 @@ class GATEWAY_TIMEOUT(ConnectorError):
     """504."""
 
 
-# --- the mapping ----------------------------------------------------------------------------------
+# --- the mapping --------------------------------------------------------------------------------
 #: Twilio error codes (https://www.twilio.com/docs/api/errors) with a specific connector code.
 TWILIO_CODES: dict[int, type[ConnectorError]] = {
     20003: AUTHENTICATION_CONNECTION_ERROR,  # Authenticate

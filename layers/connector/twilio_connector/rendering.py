@@ -71,7 +71,7 @@ class _SyntaxError(Exception):
         self.pos = pos
 
 
-# --- the expression language ---------------------------------------------------------------------
+# --- the expression language --------------------------------------------------------------------
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
@@ -342,7 +342,7 @@ class _Parser:
         raise _SyntaxError(f"unexpected {tok.text!r}", tok.pos)
 
 
-# --- templates -----------------------------------------------------------------------------------
+# --- templates ----------------------------------------------------------------------------------
 _DIRECTIVE = re.compile(r"<#(--|[a-z]+)|</#([a-z]+)\s*>")
 
 
@@ -528,7 +528,7 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
-# --- the runtime ---------------------------------------------------------------------------------
+# --- the runtime --------------------------------------------------------------------------------
 def _is_missing(value: object) -> bool:
     return value is None or isinstance(value, Missing)
 
@@ -682,7 +682,7 @@ def _format_scalar(value: bool | int | float) -> str:
     return str(value)
 
 
-# --- built-ins: name -> (function(state, target, *args), (min args, max args)) ---
+# --- built-ins: name -> (function(state, target, *args), (min args, max args)) ------------------
 def _pad(state: _State, target: Any, width: Any, fill: Any = " ", left: bool = True) -> str:
     text, width, fill = state._text(target), state._number(width, "width"), state._text(fill)
     if not fill or int(width) > MAX_VALUE_CHARS:

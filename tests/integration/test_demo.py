@@ -1,0 +1,23 @@
+"""`make demo` runs offline end to end: moto in server mode, the emulator, the real handler."""
+
+import re
+import subprocess
+import sys
+
+from local.lambda_loader import ROOT
+
+
+def test_demo_sends_two_messages_and_shows_a_catalogued_error():
+    run = subprocess.run(
+        [sys.executable, "-m", "local.demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert len(re.findall(r"sent +SM[0-9a-f]{32}", run.stdout)) == 2
+    assert "Hello Ada, your order A-1042 ships tomorrow." in run.stdout
+    assert "errorType    INVALID_REGION_TO_PHONE_NUMBER_ERROR" in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr

@@ -1,0 +1,168 @@
+"""The Twilio emulator answers as Twilio's official OpenAPI description says it should."""
+
+import base64
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from tests.spec import check_response
+
+LIST = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
+ONE = "/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json"
+AUTH = (TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)
+
+
+def url(emulator, path, sid=""):
+    return emulator.url + path.format(AccountSid=TEST_ACCOUNT_SID, Sid=sid)
+
+
+def create(emulator, **form):
+    return requests.post(url(emulator, LIST), data=form, auth=AUTH, timeout=5)
+
+
+def test_create_answers_201_as_the_spec_says(emulator, twilio_spec):
+    answer = create(emulator, To="+14155550100", From=MAGIC_FROM, Body="Hello 👍")
+    assert answer.status_code == 201
+    check_response(twilio_spec, LIST, "post", 201, answer.json())
+    body = answer.json()
+    assert body["sid"].startswith("SM") and len(body["sid"]) == 34
+    assert body["status"] == "queued" and body["num_segments"] == "1"
+    assert body["uri"] == f"/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/Messages/{body['sid']}.json"
+
+
+def test_fetch_answers_200_as_the_spec_says(emulator, twilio_spec):
+    sid = create(emulator, To="+14155550100", From=MAGIC_FROM, Body="x").json()["sid"]
+    answer = requests.get(url(emulator, ONE, sid), auth=AUTH, timeout=5)
+    assert answer.status_code == 200
+    check_response(twilio_spec, ONE, "get", 200, answer.json())
+    assert answer.json()["sid"] == sid
+
+
+def test_list_pages_with_next_page_uri(emulator, twilio_spec):
+    sids = [
+        create(emulator, To="+14155550100", From=MAGIC_FROM, Body=str(n)).json()["sid"]
+        for n in range(7)
+    ]
+    seen, page_url = [], url(emulator, LIST) + "?PageSize=3"
+    while page_url:
+        answer = requests.get(page_url, auth=AUTH, timeout=5)
+        assert answer.status_code == 200
+        page = answer.json()
+        check_response(twilio_spec, LIST, "get", 200, page)
+        assert page["page_size"] == 3
+        seen += [m["sid"] for m in page["messages"]]
+        page_url = emulator.url + page["next_page_uri"] if page["next_page_uri"] else None
+    assert seen == list(reversed(sids))  # newest first, each once
+
+
+def test_list_filters(emulator):
+    day = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    for n in range(3):
+        emulator.store(
+            TEST_ACCOUNT_SID,
+            to=f"+1415555010{n}",
+            from_=MAGIC_FROM,
+            body="x",
+            status="delivered",
+            date_sent=day + timedelta(days=n),
+        )
+
+    def listed(**query):
+        answer = requests.get(url(emulator, LIST), params=query, auth=AUTH, timeout=5)
+        return [m["to"] for m in answer.json()["messages"]]
+
+    assert listed(To="+14155550101") == ["+14155550101"]
+    assert listed(From=MAGIC_FROM) == ["+14155550102", "+14155550101", "+14155550100"]
+    assert listed(DateSent="2026-03-02") == ["+14155550101"]
+    assert listed(**{"DateSent>": "2026-03-02"}) == ["+14155550102", "+14155550101"]
+    assert listed(**{"DateSent<": "2026-03-02"}) == ["+14155550101", "+14155550100"]
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "code"),
+    [
+        ({"To": "+15005550001", "From": MAGIC_FROM, "Body": "x"}, 400, 21211),
+        ({"To": "+15005550002", "From": MAGIC_FROM, "Body": "x"}, 400, 21612),
+        ({"To": "+15005550003", "From": MAGIC_FROM, "Body": "x"}, 400, 21408),
+        ({"To": "+15005550004", "From": MAGIC_FROM, "Body": "x"}, 400, 21610),
+        ({"To": "+15005550009", "From": MAGIC_FROM, "Body": "x"}, 400, 21614),
+        ({"To": "+14155550100", "From": "+15005550001", "Body": "x"}, 400, 21212),
+        ({"To": "+14155550100", "From": "+14155559999", "Body": "x"}, 400, 21606),
+        ({"From": MAGIC_FROM, "Body": "x"}, 400, 21604),
+        ({"To": "+14155550100", "Body": "x"}, 400, 21603),
+        ({"To": "+14155550100", "From": MAGIC_FROM}, 400, 21602),
+        ({"To": "+14155550100", "From": MAGIC_FROM, "Body": "x" * 1601}, 400, 21617),
+        ({"To": "banana", "From": MAGIC_FROM, "Body": "x"}, 400, 21211),
+    ],
+)
+def test_magic_numbers_and_validation_answer_twilio_errors(emulator, form, status, code):
+    answer = create(emulator, **form)
+    assert answer.status_code == status
+    body = answer.json()
+    assert body["code"] == code and body["status"] == status and body["message"]
+    assert body["more_info"] == f"https://www.twilio.com/docs/errors/{code}"
+    assert emulator.messages == {}
+
+
+def test_wrong_token_is_20003(emulator):
+    answer = requests.post(
+        url(emulator, LIST), data={"To": "+14155550100"}, auth=(TEST_ACCOUNT_SID, "nope"), timeout=5
+    )
+    assert answer.status_code == 401 and answer.json()["code"] == 20003
+
+
+@pytest.mark.parametrize(
+    "header", [None, "Bearer abc", "Basic !!!", "Basic " + base64.b64encode(b"ACxx:yy").decode()]
+)
+def test_malformed_auth_is_20003(emulator, header):
+    headers = {"Authorization": header} if header else {}
+    answer = requests.get(url(emulator, LIST), headers=headers, timeout=5)
+    assert answer.status_code == 401 and answer.json()["code"] == 20003
+
+
+def test_unknown_message_is_20404(emulator):
+    answer = requests.get(url(emulator, ONE, "SM" + "0" * 32), auth=AUTH, timeout=5)
+    assert answer.status_code == 404 and answer.json()["code"] == 20404
+
+
+def test_fault_switches(emulator):
+    emulator.faults.fail_statuses = [503]
+    assert create(emulator, To="+14155550100", From=MAGIC_FROM, Body="x").status_code == 503
+    emulator.faults.drop_next = 1
+    with pytest.raises(requests.ConnectionError):
+        create(emulator, To="+14155550100", From=MAGIC_FROM, Body="x")
+    assert create(emulator, To="+14155550100", From=MAGIC_FROM, Body="x").status_code == 201
+
+
+def test_concurrency_cap_answers_429_20429(emulator):
+    emulator.faults.max_concurrency, emulator.faults.latency = 2, 0.3
+    answers: list[requests.Response] = []
+    threads = [
+        threading.Thread(
+            target=lambda: answers.append(
+                create(emulator, To="+14155550100", From=MAGIC_FROM, Body="x")
+            )
+        )
+        for _ in range(5)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201, 201, 429, 429, 429]
+    assert {a.json()["code"] for a in answers if a.status_code == 429} == {20429}
+
+
+def test_control_api(emulator):
+    answer = requests.post(f"{emulator.url}/__emulator/faults", json={"latency": 0.01}, timeout=5)
+    assert answer.json()["faults"]["latency"] == 0.01
+    create(emulator, To="+14155550100", From=MAGIC_FROM, Body="x")
+    listed = requests.get(f"{emulator.url}/__emulator/messages", timeout=5).json()
+    assert len(listed["messages"]) == 1
+    requests.post(f"{emulator.url}/__emulator/reset", timeout=5)
+    assert emulator.messages == {} and json.loads(json.dumps(vars(emulator.faults)))["latency"] == 0

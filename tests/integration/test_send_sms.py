@@ -1,0 +1,456 @@
+"""SEND_SMS through the real handler, with moto for Secrets Manager and the Twilio emulator."""
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID
+from tests.conftest import SECRET, load_event, load_function
+from tests.spec import message_schema, validate
+
+A, B, C = "+14155550100", "+14155550101", "+14155550102"
+MG = "MG" + "a" * 32
+MESSAGE_FIELDS = {
+    "sid", "status", "to", "from", "body", "date_created", "date_updated", "date_sent",
+    "account_sid", "api_version", "price", "price_unit", "error_code", "error_message", "uri",
+    "num_segments", "num_media", "direction", "messaging_service_sid", "subresource_uris",
+}  # fmt: skip
+
+
+@pytest.fixture
+def handler():
+    return load_function("send_sms").lambda_handler
+
+
+def send(handler, context, **event):
+    return handler(event, context)
+
+
+def expect_error(handler, context, event, code):
+    with pytest.raises(Exception) as raised:
+        handler(event, context)
+    assert type(raised.value).__name__ == code, str(raised.value)
+    body = json.loads(str(raised.value))
+    assert body["code"] == code and body["message"]
+    return body
+
+
+def put_secret(aws, **changes):
+    value = {**SECRET, **changes}
+    aws.put_secret_value(
+        SecretId="twilio-connector/credentials",
+        SecretString=json.dumps({k: v for k, v in value.items() if v is not None}),
+    )
+
+
+# --- success ------------------------------------------------------------------------------------
+def test_sample_event_sends_the_rendered_body_to_each_recipient(
+    aws, emulator, handler, lambda_context, twilio_spec
+):
+    result = handler(load_event("send_sms"), lambda_context)
+
+    assert list(result) == ["smsResult", "messages"]
+    assert len(result["messages"]) == 2
+    assert sorted(result["smsResult"].values()) == [A, B]
+    body = "Hello Ada, your order A-1042 ships tomorrow."
+    for message in result["messages"]:
+        assert result["smsResult"][message["sid"]] == message["to"]
+        assert message["body"] == body and message["from"] == MAGIC_FROM
+        assert message["status"] == "queued" and message["account_sid"] == TEST_ACCOUNT_SID
+        assert set(message) >= MESSAGE_FIELDS
+        datetime.strptime(message["date_created"], "%a, %d %b %Y %H:%M:%S %z")
+        assert validate(twilio_spec, message_schema(twilio_spec), message) == []
+    stored = list(emulator.messages.values())
+    assert [m["to"] for m in stored] == [A, B] and {m["body"] for m in stored} == {body}
+
+
+def test_result_keeps_input_order(aws, emulator, handler, lambda_context):
+    result = send(handler, lambda_context, smsTo=[C, A, B], smsBody="x")
+    assert [m["to"] for m in result["messages"]] == [C, A, B]
+    assert list(result["smsResult"].values()) == [C, A, B]
+
+
+@pytest.mark.parametrize(
+    "sms_to",
+    [
+        [A, B],
+        f"{A},{B}",
+        f"{A};{B}",
+        f"{A} {B}",
+        f"{A}\n{B}",
+        f"{A}, {B};\n{A}",
+        [A, B, A],
+    ],
+)
+def test_every_input_form_of_sms_to(aws, emulator, handler, lambda_context, sms_to):
+    result = send(handler, lambda_context, smsFrom=MAGIC_FROM, smsTo=sms_to, smsBody="hi")
+    assert [m["to"] for m in result["messages"]] == [A, B]
+    assert len(emulator.messages) == 2
+
+
+def test_bizagi_aliases(aws, emulator, handler, lambda_context):
+    result = send(handler, lambda_context, **{"from": MAGIC_FROM, "to": A, "body": "alias"})
+    assert result["messages"][0]["body"] == "alias" and result["messages"][0]["to"] == A
+
+
+def test_sender_defaults_to_the_secret(aws, emulator, handler, lambda_context):
+    result = send(handler, lambda_context, smsTo=A, smsBody="default sender")
+    assert result["messages"][0]["from"] == MAGIC_FROM
+
+
+def test_metadata_as_a_json_string(aws, emulator, handler, lambda_context):
+    result = send(
+        handler,
+        lambda_context,
+        smsTo=A,
+        smsBody="Dear ${fullName.lastName?upper_case}",
+        metadata='{"fullName": {"lastName": "Hopper"}}',
+    )
+    assert result["messages"][0]["body"] == "Dear HOPPER"
+
+
+def test_messaging_service_from_input_or_secret(aws, emulator, handler, lambda_context):
+    put_secret(aws, TWILIO_FROM=None)
+    result = send(handler, lambda_context, smsTo=A, smsBody="x", messagingServiceSid=MG)
+    assert result["messages"][0]["messaging_service_sid"] == MG
+    assert result["messages"][0]["status"] == "accepted"
+
+    put_secret(aws, TWILIO_FROM=None, TWILIO_MESSAGING_SERVICE_SID=MG)
+    from tests.conftest import reset_layer_caches
+
+    reset_layer_caches()
+    result = send(handler, lambda_context, smsTo=A, smsBody="x")
+    assert result["messages"][0]["messaging_service_sid"] == MG
+
+
+def test_optional_twilio_parameters_are_passed(aws, emulator, handler, lambda_context):
+    send_at = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    result = send(
+        handler,
+        lambda_context,
+        smsTo=A,
+        smsBody="see attached",
+        mediaUrl=["https://example.com/a.png", "https://example.com/b.png"],
+        statusCallback="https://example.com/status",
+        validityPeriod="600",
+        messagingServiceSid=MG,
+        sendAt=send_at.isoformat(),
+    )
+    form = emulator.requests[-1]["form"]
+    assert form["MediaUrl"] == ["https://example.com/a.png", "https://example.com/b.png"]
+    assert form["StatusCallback"] == ["https://example.com/status"]
+    assert form["ValidityPeriod"] == ["600"]
+    assert form["ScheduleType"] == ["fixed"]
+    assert datetime.fromisoformat(form["SendAt"][0].replace("Z", "+00:00")) == send_at
+    assert result["messages"][0]["status"] == "scheduled"
+    assert result["messages"][0]["num_media"] == "2"
+
+
+def test_media_only_message(aws, emulator, handler, lambda_context):
+    result = send(handler, lambda_context, smsTo=A, mediaUrl="https://example.com/a.png")
+    assert result["messages"][0]["num_media"] == "1"
+
+
+def test_whatsapp_recipient(aws, emulator, handler, lambda_context):
+    result = send(
+        handler,
+        lambda_context,
+        smsFrom=f"whatsapp:{MAGIC_FROM}",
+        smsTo=f"whatsapp:{A}",
+        smsBody="x",
+    )
+    assert result["messages"][0]["to"] == f"whatsapp:{A}"
+
+
+def test_api_key_credentials_are_preferred(aws, emulator, handler, lambda_context):
+    key, secret = "SK" + "b" * 32, "api-key-secret-value"
+    emulator.api_keys[key] = (secret, TEST_ACCOUNT_SID)
+    try:
+        put_secret(aws, TWILIO_API_KEY=key, TWILIO_API_SECRET=secret, TWILIO_TOKEN="wrong-token")
+        result = send(handler, lambda_context, smsTo=A, smsBody="x")
+        assert result["messages"][0]["sid"].startswith("SM")
+    finally:
+        emulator.api_keys.clear()
+
+
+# --- failOnError: false (Alfresco's "always successful") ----------------------------------------
+def test_fail_on_error_false_success(aws, emulator, handler, lambda_context):
+    result = send(handler, lambda_context, smsTo=A, smsBody="x", failOnError=False)
+    assert result["twilioError"] is None
+    assert list(result["twilioResult"]["smsResult"].values()) == [A]
+
+
+def test_fail_on_error_false_partial_failure(aws, emulator, handler, lambda_context):
+    result = send(
+        handler, lambda_context, smsTo=[A, "+15005550001", B], smsBody="x", failOnError="false"
+    )
+    assert list(result["twilioResult"]["smsResult"].values()) == [A, B]
+    [error] = result["twilioError"]
+    assert error["code"] == "INVALID_TO_PHONE_NUMBER_ERROR" and error["twilioCode"] == 21211
+    assert error["to"] == "+15005550001" and error["index"] == 1
+
+
+def test_fail_on_error_false_input_error(aws, emulator, handler, lambda_context):
+    result = send(handler, lambda_context, smsBody="x", failOnError=False)
+    assert result["twilioResult"] is None
+    assert result["twilioError"][0]["code"] == "MISSING_INPUT"
+    assert emulator.messages == {}
+
+
+# --- partial failure ----------------------------------------------------------------------------
+def test_one_failing_recipient_does_not_stop_the_others(aws, emulator, handler, lambda_context):
+    event = {"smsTo": [A, "+15005550003", B, "+15005550004"], "smsBody": "x"}
+    body = expect_error(handler, lambda_context, event, "INVALID_REGION_TO_PHONE_NUMBER_ERROR")
+
+    assert [m["to"] for m in emulator.messages.values()] == [A, B]
+    assert body["message"].startswith("2 of 4 recipient(s) failed")
+    assert [s["index"] for s in body["sent"]] == [0, 2]
+    assert all(s["sid"].startswith("SM") for s in body["sent"])
+    assert [(f["index"], f["code"]) for f in body["failed"]] == [
+        (1, "INVALID_REGION_TO_PHONE_NUMBER_ERROR"),
+        (3, "PERMISSION_DENIED_ERROR"),
+    ]
+    assert A not in json.dumps(body) and "+15005550003" not in json.dumps(body)
+
+
+# --- every error code SEND_SMS can reach --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("event", "code"),
+    [
+        ({"smsBody": "x"}, "MISSING_INPUT"),
+        ({"smsTo": A}, "MISSING_INPUT"),
+        ({"smsTo": "", "smsBody": "x"}, "MISSING_INPUT"),
+        ({"smsTo": 14155550100, "smsBody": "x"}, "INVALID_INPUT"),
+        ({"smsTo": [A, None], "smsBody": "x"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": 42}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "metadata": "{oops"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "metadata": [1]}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "${x}", "metadata": {"x": "y" * 1601}}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "${x!}"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "mediaUrl": "ftp://x"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "mediaUrl": ["https://a"] * 11}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "statusCallback": "not a url"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "validityPeriod": 0}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "validityPeriod": "soon"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "messagingServiceSid": "MG1"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "sendAt": "tomorrow"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "sendAt": "2020-01-01T00:00:00Z"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "failOnError": "maybe"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "smsFrom": 15005550006}, "INVALID_INPUT"),
+        ({"smsTo": "0044 20 7183", "smsBody": "x"}, "INVALID_TO_PHONE_NUMBER_ERROR"),
+        ({"smsTo": [A, "12345"], "smsBody": "x"}, "INVALID_TO_PHONE_NUMBER_ERROR"),
+        (
+            {"smsTo": A, "smsBody": "x", "smsFrom": "not-a-sender!"},
+            "INVALID_FROM_PHONE_NUMBER_ERROR",
+        ),
+        ({"smsTo": A, "smsBody": "${missing}"}, "TEMPLATE_METADATA_ERROR"),
+        ({"smsTo": A, "smsBody": "${a.b}", "metadata": {"a": {}}}, "TEMPLATE_METADATA_ERROR"),
+        ({"smsTo": A, "smsBody": "Hi ${name"}, "TEMPLATE_SYNTAX_ERROR"),
+        ({"smsTo": A, "smsBody": "${name?nonsense}"}, "TEMPLATE_SYNTAX_ERROR"),
+        ({"smsTo": A, "smsBody": "x" * 10_001}, "TEMPLATE_READ_ERROR"),
+        ({"smsTo": A, "smsBody": "bad \x00 byte"}, "TEMPLATE_READ_ERROR"),
+    ],
+)
+def test_input_errors_send_nothing(aws, emulator, handler, lambda_context, event, code):
+    expect_error(handler, lambda_context, event, code)
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("event", [None, [], "smsTo", 42])
+def test_an_event_that_is_not_an_object(aws, emulator, handler, lambda_context, event):
+    expect_error(handler, lambda_context, event, "INVALID_INPUT")
+
+
+def test_sendat_needs_a_messaging_service(aws, emulator, handler, lambda_context):
+    send_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    body = expect_error(
+        handler, lambda_context, {"smsTo": A, "smsBody": "x", "sendAt": send_at}, "MISSING_INPUT"
+    )
+    assert body["field"] == "messagingServiceSid"
+
+
+def test_no_sender_anywhere(aws, emulator, handler, lambda_context):
+    put_secret(aws, TWILIO_FROM=None)
+    body = expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "MISSING_INPUT")
+    assert body["field"] == "smsFrom"
+
+
+@pytest.mark.parametrize(
+    ("to", "sender", "code", "twilio_code"),
+    [
+        ("+15005550001", MAGIC_FROM, "INVALID_TO_PHONE_NUMBER_ERROR", 21211),
+        ("+15005550002", MAGIC_FROM, "INVALID_TO_PHONE_NUMBER_ERROR", 21612),
+        ("+15005550003", MAGIC_FROM, "INVALID_REGION_TO_PHONE_NUMBER_ERROR", 21408),
+        ("+15005550004", MAGIC_FROM, "PERMISSION_DENIED_ERROR", 21610),
+        ("+15005550009", MAGIC_FROM, "INVALID_TO_PHONE_NUMBER_ERROR", 21614),
+        (A, "+15005550001", "INVALID_FROM_PHONE_NUMBER_ERROR", 21212),
+        (A, "+14155559999", "INVALID_FROM_PHONE_NUMBER_ERROR", 21606),
+    ],
+)
+def test_twilio_magic_numbers(
+    aws, emulator, handler, lambda_context, to, sender, code, twilio_code
+):
+    event = {"smsTo": to, "smsFrom": sender, "smsBody": "x"}
+    body = expect_error(handler, lambda_context, event, code)
+    assert body["twilioCode"] == twilio_code and body["status"] == 400
+    assert body["moreInfo"] == f"https://www.twilio.com/docs/errors/{twilio_code}"
+    assert to not in json.dumps(body) and sender not in json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (500, "INTERNAL_SERVER_ERROR"),
+        (502, "BAD_GATEWAY"),
+        (503, "SERVICE_UNAVAILABLE"),
+        (504, "GATEWAY_TIMEOUT"),
+        (401, "UNAUTHORIZED"),
+        (403, "FORBIDDEN"),
+        (429, "TOO_MANY_REQUESTS"),
+    ],
+)
+def test_twilio_http_statuses(aws, emulator, handler, lambda_context, status, code):
+    emulator.faults.fail_statuses = [status]
+    body = expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, code)
+    assert body["status"] == status
+
+
+def test_wrong_token_is_an_authentication_error(aws, emulator, handler, lambda_context):
+    put_secret(aws, TWILIO_TOKEN="0" * 32)
+    body = expect_error(
+        handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "AUTHENTICATION_CONNECTION_ERROR"
+    )
+    assert body["twilioCode"] == 20003 and body["status"] == 401
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "not json",
+        json.dumps({"TWILIO_TOKEN": "x" * 32}),
+        json.dumps({"TWILIO_ACCOUNT": TEST_ACCOUNT_SID}),
+        json.dumps({"TWILIO_ACCOUNT": "AC123", "TWILIO_TOKEN": "x" * 32}),
+        json.dumps([1, 2]),
+        json.dumps({**SECRET, "TWILIO_API_KEY": "SK" + "1" * 32}),
+    ],
+)
+def test_unusable_secret(aws, emulator, handler, lambda_context, secret):
+    aws.put_secret_value(SecretId="twilio-connector/credentials", SecretString=secret)
+    expect_error(
+        handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "AUTHENTICATION_CONNECTION_ERROR"
+    )
+    assert emulator.requests == []
+
+
+def test_missing_secret(aws, emulator, handler, lambda_context, monkeypatch):
+    monkeypatch.setenv("TWILIO_SECRET_ID", "no-such-secret")
+    body = expect_error(
+        handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "AUTHENTICATION_CONNECTION_ERROR"
+    )
+    assert "ResourceNotFoundException" in body["message"]
+
+
+def test_dropped_connection(aws, emulator, handler, lambda_context):
+    emulator.faults.drop_next = 1
+    expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "TWILIO_CONNECTION_ERROR")
+
+
+def test_read_timeout(aws, emulator, handler, lambda_context, monkeypatch):
+    monkeypatch.setenv("TWILIO_READ_TIMEOUT", "0.2")
+    emulator.faults.latency = 1.0
+    body = expect_error(
+        handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "TWILIO_CONNECTION_ERROR"
+    )
+    assert "in time" in body["message"]
+
+
+def test_twilio_unreachable(aws, emulator, handler, lambda_context, monkeypatch):
+    monkeypatch.setenv("TWILIO_API_URL", "http://127.0.0.1:9")  # discard port: refused
+    expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "TWILIO_CONNECTION_ERROR")
+
+
+def test_concurrency_limit_is_too_many_requests(aws, emulator, handler, lambda_context):
+    emulator.faults.max_concurrency = 1
+    emulator.faults.latency = 0.3
+    outcomes: list[str] = []
+
+    def invoke() -> None:
+        try:
+            handler({"smsTo": A, "smsBody": "x"}, lambda_context)
+            outcomes.append("sent")
+        except Exception as exc:  # the code is what matters here
+            outcomes.append(type(exc).__name__)
+            if type(exc).__name__ == "TOO_MANY_REQUESTS":
+                assert json.loads(str(exc))["twilioCode"] == 20429
+
+    threads = [threading.Thread(target=invoke) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert "sent" in outcomes and "TOO_MANY_REQUESTS" in outcomes
+    assert set(outcomes) == {"sent", "TOO_MANY_REQUESTS"}
+
+
+def test_unexpected_failure_is_unknown_error(aws, emulator, handler, lambda_context, monkeypatch):
+    from twilio_connector import sms
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom +14155550100")
+
+    monkeypatch.setattr(sms, "render_body", explode)
+    body = expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "UNKNOWN_ERROR")
+    assert "RuntimeError" in body["message"] and A not in body["message"]
+
+
+# --- nothing secret in the logs -----------------------------------------------------------------
+@pytest.fixture
+def all_logs():
+    """Everything that would reach CloudWatch: the powertools logger's formatted output, and any
+    other logger's records that pass the root level."""
+    import io
+    import logging
+
+    from twilio_connector.observability import logger
+
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    previous_stream = handler.setStream(stream)
+    root_records = io.StringIO()
+    root_handler = logging.StreamHandler(root_records)
+    logging.getLogger().addHandler(root_handler)
+    logger.setLevel("DEBUG")
+    try:
+        yield lambda: stream.getvalue() + root_records.getvalue()
+    finally:
+        logger.setLevel("INFO")
+        handler.setStream(previous_stream)
+        logging.getLogger().removeHandler(root_handler)
+
+
+def test_logs_hold_neither_token_nor_full_phone_number(
+    aws, emulator, handler, lambda_context, all_logs
+):
+    from tests.conftest import reset_layer_caches
+
+    raised: list[str] = []
+    send(handler, lambda_context, smsTo=[A, B], smsBody="Hello ${n}", metadata={"n": "x"})
+    for event, secret_change in (
+        ({"smsTo": [C, "+15005550003"], "smsBody": "x"}, None),
+        ({"smsTo": A, "smsBody": "${missing}"}, None),
+        ({"smsTo": A, "smsBody": "x"}, {"TWILIO_TOKEN": "0" * 32}),
+    ):
+        if secret_change:
+            put_secret(aws, **secret_change)
+            reset_layer_caches()
+        with pytest.raises(Exception) as error:
+            handler(event, lambda_context)
+        raised.append(str(error.value))  # what the Lambda runtime logs as errorMessage
+
+    output = all_logs() + "\n".join(raised)
+    assert "SMS sent" in output and "Twilio request" in output  # the logs were captured
+    assert "+1********00" in output  # numbers appear masked
+    for secret in (SECRET["TWILIO_TOKEN"], "0" * 32, A, B, C, "+15005550003", "Hello x"):
+        assert secret not in output

@@ -1,0 +1,83 @@
+"""template.yaml: the contract's logical IDs, handlers that exist, least privilege, Globals."""
+
+import pytest
+import yaml
+
+from local.lambda_loader import ROOT
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node, deep=True)}
+    return {suffix: loader.construct_mapping(node, deep=True)}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+@pytest.fixture(scope="module")
+def template():
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+
+
+def functions(template):
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def test_functions_exist_with_their_handlers(template):
+    for name, resource in functions(template).items():
+        props = resource["Properties"]
+        assert props["Handler"] == "app.lambda_handler"
+        assert (ROOT / props["CodeUri"] / "app.py").exists(), name
+    assert "SendSmsFunction" in functions(template)
+
+
+def test_layer_is_built_for_the_runtime(template):
+    layer = template["Resources"]["ConnectorLayer"]
+    runtime = template["Globals"]["Function"]["Runtime"]
+    assert layer["Metadata"]["BuildMethod"] == runtime == "python3.13"
+    assert (ROOT / layer["Properties"]["ContentUri"] / "twilio_connector" / "__init__.py").exists()
+    assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").exists()
+
+
+def test_each_function_reads_only_the_credentials_secret(template):
+    for name, resource in functions(template).items():
+        policies = resource["Properties"]["Policies"]
+        for policy in policies:
+            assert isinstance(policy, dict) and len(policy) == 1, name
+            [(kind, scope)] = policy.items()
+            assert kind.endswith("Policy"), f"{name}: {kind} is not a scoped SAM policy template"
+            assert "*" not in str(scope), f"{name}: {kind} is not scoped to one resource"
+
+
+def test_each_function_has_a_log_group_with_retention(template):
+    groups = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Logs::LogGroup"
+    ]
+    for name in functions(template):
+        assert any(name in str(g["LogGroupName"]) for g in groups), name
+    assert all(g["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups)
+
+
+def test_no_secret_is_a_plain_parameter_or_variable(template):
+    assert not [name for name in template["Parameters"] if "token" in name.lower()]
+    for name, resource in {"Globals": template["Globals"], **functions(template)}.items():
+        props = resource.get("Function") or resource["Properties"]
+        variables = props.get("Environment", {}).get("Variables", {})
+        leaked = {"TWILIO_TOKEN", "TWILIO_ACCOUNT", "TWILIO_API_SECRET"} & set(variables)
+        assert not leaked, f"{name} passes {leaked} in plain environment variables"
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert env["TWILIO_SECRET_ID"]  # the functions read the secret by its id
