@@ -81,6 +81,7 @@ class Faults:
     max_concurrency: int = 0  # over this many requests at once: 429 / 20429 (0: no cap)
     fail_statuses: list[int] = field(default_factory=list)  # answer the next requests so (5xx)
     drop_next: int = 0  # close the next N connections without an answer
+    fail_errors: list[dict] = field(default_factory=list)  # next answers: {status, code, message}
 
 
 def segments(body: str) -> int:
@@ -419,6 +420,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(2)
                 return
             status = faults.fail_statuses.pop(0) if faults.fail_statuses else None
+            error = faults.fail_errors.pop(0) if faults.fail_errors else None
             emulator._in_flight += 1
             over_cap = faults.max_concurrency and emulator._in_flight > faults.max_concurrency
             latency = faults.latency
@@ -429,6 +431,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise TwilioApiError(429, 20429, "Too Many Requests")
             if status:
                 raise TwilioApiError(status, status, HTTPStatus(status).phrase)
+            if error:
+                raise TwilioApiError(error["status"], error["code"], error.get("message", "Error"))
             code, body = self._route(method, parts.path, parts.query, raw)
         except TwilioApiError as error:
             code, body = error.status, error.body()

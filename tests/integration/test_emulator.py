@@ -166,3 +166,14 @@ def test_control_api(emulator):
     assert len(listed["messages"]) == 1
     requests.post(f"{emulator.url}/__emulator/reset", timeout=5)
     assert emulator.messages == {} and json.loads(json.dumps(vars(emulator.faults)))["latency"] == 0
+
+
+def test_the_spec_check_catches_departures(emulator, twilio_spec):
+    """The check above is not vacuous: a page or a message that departs from the spec fails it."""
+    create(emulator, To="+14155550100", From=MAGIC_FROM, Body="x")
+    page = requests.get(url(emulator, LIST), auth=AUTH, timeout=5).json()
+    broken_page = {**page, "page_size": "fifty"}
+    broken_message = {**page, "messages": [{**page["messages"][0], "status": "teleported"}]}
+    for broken in (broken_page, broken_message):
+        with pytest.raises(AssertionError, match="departs from Twilio's spec"):
+            check_response(twilio_spec, LIST, "get", 200, broken)

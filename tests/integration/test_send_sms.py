@@ -317,6 +317,23 @@ def test_twilio_http_statuses(aws, emulator, handler, lambda_context, status, co
     assert body["status"] == status
 
 
+@pytest.mark.parametrize(
+    ("status", "twilio_code", "code"),
+    [
+        (400, 21620, "INVALID_REQUEST_ERROR"),
+        (400, 21608, "PERMISSION_DENIED_ERROR"),
+        (400, 21659, "INVALID_FROM_PHONE_NUMBER_ERROR"),
+        (401, 20005, "AUTHENTICATION_CONNECTION_ERROR"),
+        (400, 30000, "BAD_REQUEST"),
+        (418, 30001, "INVALID_REQUEST_ERROR"),
+    ],
+)
+def test_twilio_error_codes(aws, emulator, handler, lambda_context, status, twilio_code, code):
+    emulator.faults.fail_errors = [{"status": status, "code": twilio_code, "message": "refused"}]
+    body = expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, code)
+    assert body["twilioCode"] == twilio_code and body["status"] == status
+
+
 def test_wrong_token_is_an_authentication_error(aws, emulator, handler, lambda_context):
     put_secret(aws, TWILIO_TOKEN="0" * 32)
     body = expect_error(
