@@ -1,8 +1,9 @@
 """``make demo``: the connector end to end, offline.
 
 Starts moto in server mode (Secrets Manager) and the Twilio emulator on 127.0.0.1, puts the
-credentials in the secret, then invokes the real SEND_SMS handler with ``events/send_sms.json``
-(a templated SMS to two recipients) and with a recipient Twilio refuses, and prints the results.
+credentials in the secret, then invokes the real handlers: SEND_SMS with ``events/send_sms.json``
+(a templated SMS to two recipients) and with a recipient Twilio refuses, GET_SMS on the message it
+sent, LIST_SMS over the account page by page, and MAKE_CALL with ``events/make_call.json``.
 """
 
 from __future__ import annotations
@@ -120,9 +121,42 @@ def main() -> int:
         print(f"  errorType    {type(error).__name__}")
         print(f"  errorMessage {error}")
 
+        sid = result["messages"][0]["sid"]
+        print(f"\nGET_SMS   sid {sid}")
+        fetched, error = invoke(load_function("get_sms").lambda_handler, {"sid": sid})
+        if fetched is None:
+            print(f"  FAILED   {type(error).__name__}: {error}")
+            return 1
+        print(
+            f"  status   {fetched['status']}  to {fetched['to']}  created {fetched['date_created']}"
+        )
+
+        print("\nLIST_SMS  the account's messages, 1 per page (following nextPageToken)")
+        list_sms, event, listed = load_function("list_sms").lambda_handler, {"pageSize": 1}, []
+        while True:
+            page, error = invoke(list_sms, event)
+            if page is None:
+                print(f"  FAILED   {type(error).__name__}: {error}")
+                return 1
+            listed += page["messages"]
+            for message in page["messages"]:
+                print(f"  page {len(listed)}   {message['sid']}  to {message['to']}")
+            if not page["nextPageToken"]:
+                break
+            event = {"pageSize": 1, "nextPageToken": page["nextPageToken"]}
+
+        print("\nMAKE_CALL events/make_call.json")
+        call, error = invoke(load_function("make_call").lambda_handler, load_event("make_call"))
+        if call is None:
+            print(f"  FAILED   {type(error).__name__}: {error}")
+            return 1
+        print(f"  placed   {call['sid']}  to {call['to']}  status {call['status']}")
+        print(f"  TwiML    {emulator.calls[call['sid']]['twiml']}")
+
         stored = len(emulator.messages)
-        print(f"\nThe emulator stored {stored} message(s); stopping moto and the emulator.")
-        return 0 if stored == 2 else 1
+        print(f"\nThe emulator stored {stored} message(s) and {len(emulator.calls)} call(s).")
+        print("Stopping moto and the emulator.")
+        return 0 if stored == 2 and len(listed) == 2 else 1
 
 
 if __name__ == "__main__":

@@ -51,6 +51,18 @@ MAGIC_TO = {
     "+15005550009": (400, 21614, "'To' number {to} is not a valid mobile number"),
 }
 MAGIC_INVALID_FROM = "+15005550001"
+#: Magic 'To' numbers for calls.
+MAGIC_CALL_TO = {
+    "+15005550001": (400, 21217, "Phone number {to} does not appear to be valid"),
+    "+15005550002": (400, 21214, "'To' phone number {to} cannot be reached"),
+    "+15005550003": (
+        400,
+        21215,
+        "Account not authorized to call {to}. Perhaps you need to enable some international "
+        "permissions",
+    ),
+    "+15005550004": (400, 21216, "Account not allowed to call {to}"),
+}
 _E164 = re.compile(r"^(whatsapp:)?\+[1-9]\d{1,14}$")
 _ALPHANUMERIC = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 _GSM7 = set(
@@ -113,6 +125,7 @@ class TwilioEmulator:
         self.numbers = numbers or {MAGIC_FROM}  # the account's own numbers (valid 'From')
         self.faults = Faults()
         self.messages: dict[str, dict[str, Any]] = {}  # sid -> resource, in creation order
+        self.calls: dict[str, dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []  # every API request: method, path, query, form
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -150,6 +163,7 @@ class TwilioEmulator:
         with self._lock:
             self.faults = Faults()
             self.messages.clear()
+            self.calls.clear()
             self.requests.clear()
 
     # --- the resource ----------------------------------------------------------------------------
@@ -227,9 +241,10 @@ class TwilioEmulator:
         direction: str = "outbound-api",
         date_created: datetime | None = None,
         date_sent: datetime | None = None,
+        sid: str | None = None,
     ) -> dict[str, Any]:
         """Store a message resource (also used to seed the emulator with history)."""
-        sid = "SM" + uuid.uuid4().hex
+        sid = sid or "SM" + uuid.uuid4().hex
         now = date_created or datetime.now(UTC).replace(microsecond=0)
         uri = f"{API}/Accounts/{account}/Messages/{sid}.json"
         resource = {
@@ -261,6 +276,79 @@ class TwilioEmulator:
             self.messages[sid] = resource
         return resource
 
+    def create_call(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:
+        to, sender = _one(form, "To"), _one(form, "From")
+        url, twiml = _one(form, "Url"), _one(form, "Twiml")
+        if not to:
+            raise TwilioApiError(400, 21201, "No 'To' number is specified")
+        if not sender:
+            raise TwilioApiError(400, 21213, "No 'From' number is specified")
+        if not url and not twiml and not _one(form, "ApplicationSid"):
+            raise TwilioApiError(400, 21205, "Url parameter is required.")
+        if url and not re.match(r"^https?://[^\s/]+", url):
+            raise TwilioApiError(400, 21205, f"Url is not a valid URL: {url}")
+        if twiml and len(twiml) > 4000:
+            raise TwilioApiError(400, 21236, "Twiml is over 4000 characters")
+        if sender == MAGIC_INVALID_FROM:
+            raise TwilioApiError(400, 21212, f"Invalid From number: {sender}")
+        if not sender.startswith("client:") and sender not in self.numbers:
+            raise TwilioApiError(
+                400,
+                21210,
+                f"The source phone number provided, {sender}, is not yet verified for your "
+                "account.",
+            )
+        if not (_E164.match(to) or to.startswith(("sip:", "client:"))):
+            raise TwilioApiError(400, 21217, f"Phone number {to} does not appear to be valid")
+        magic = MAGIC_CALL_TO.get(to)
+        if magic:
+            status, code, template = magic
+            raise TwilioApiError(status, code, template.format(to=to))
+        sid = "CA" + uuid.uuid4().hex
+        now = rfc2822(datetime.now(UTC).replace(microsecond=0))
+        uri = f"{API}/Accounts/{account}/Calls/{sid}.json"
+        call = {
+            "account_sid": account,
+            "annotation": None,
+            "answered_by": None,
+            "api_version": "2010-04-01",
+            "caller_name": None,
+            "date_created": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": sender,
+            "from_formatted": sender,
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": "PN" + "0" * 32,
+            "price": None,
+            "price_unit": "USD",
+            "queue_time": "0",
+            "sid": sid,
+            "start_time": None,
+            "status": "queued",
+            "subresource_uris": {
+                name: uri.replace(".json", f"/{name.title()}.json")
+                for name in ("notifications", "recordings", "payments", "events", "streams")
+            },
+            "to": to,
+            "to_formatted": to,
+            "trunk_sid": None,
+            "uri": uri,
+        }
+        with self._lock:
+            self.calls[sid] = {**call, "twiml": twiml or None, "url": url or None}
+        return call
+
+    def fetch_call(self, account: str, sid: str, path: str) -> dict[str, Any]:
+        call = self.calls.get(sid)
+        if call is None or call["account_sid"] != account:
+            raise TwilioApiError(404, 20404, f"The requested resource {path} was not found")
+        return {k: v for k, v in call.items() if k not in ("twiml", "url")}
+
     def fetch_message(self, account: str, sid: str, path: str) -> dict[str, Any]:
         message = self.messages.get(sid)
         if message is None or message["account_sid"] != account:
@@ -271,8 +359,8 @@ class TwilioEmulator:
         page_size = _int(query, "PageSize", 50, 1, 1000)
         page = _int(query, "Page", 0, 0, 10**9)
         to, sender = _one(query, "To"), _one(query, "From")
-        on = _date(query, "DateSent")
-        before, after = _date(query, "DateSent<"), _date(query, "DateSent>")
+        on = _moment(query, "DateSent")
+        before, after = _moment(query, "DateSent<"), _moment(query, "DateSent>")
         with self._lock:
             everything = list(reversed(self.messages.values()))  # newest first, like Twilio
         selected = [
@@ -346,20 +434,21 @@ def _int(query: dict[str, list[str]], name: str, default: int, low: int, high: i
     return int(raw)
 
 
-def _date(query: dict[str, list[str]], name: str) -> date | None:
+def _moment(query: dict[str, list[str]], name: str) -> date | datetime | None:
+    """A filter's value: a date (``2026-03-01``) or, with a time, an aware date-time."""
     raw = _one(query, name)
     if not raw:
         return None
-    for parse in (
-        lambda s: date.fromisoformat(s),
-        lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")).date(),
-        lambda s: parsedate_to_datetime(s).date(),
-    ):
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            return date.fromisoformat(raw)
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
         try:
-            return parse(raw)
+            moment = parsedate_to_datetime(raw)
         except (ValueError, TypeError):
-            continue
-    raise TwilioApiError(400, 20001, f"Invalid {name}: {raw}")
+            raise TwilioApiError(400, 20001, f"Invalid {name}: {raw}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _sent_matches(message: dict, on: date | None, before: date | None, after: date | None) -> bool:
@@ -367,16 +456,22 @@ def _sent_matches(message: dict, on: date | None, before: date | None, after: da
         return True
     if not message["date_sent"]:
         return False
-    sent = parsedate_to_datetime(message["date_sent"]).date()
-    return (
-        (on is None or sent == on)
-        and (before is None or sent <= before)
-        and (after is None or sent >= after)
-    )
+    sent = parsedate_to_datetime(message["date_sent"])
+
+    def compare(bound: date) -> tuple[date | datetime, date | datetime]:
+        return (sent, bound) if isinstance(bound, datetime) else (sent.date(), bound)
+
+    if on is not None and compare(on)[0] != compare(on)[1]:
+        return False
+    if before is not None and compare(before)[0] > compare(before)[1]:
+        return False
+    return after is None or compare(after)[0] >= compare(after)[1]
 
 
 _MESSAGES = re.compile(rf"^{API}/Accounts/(?P<account>[^/]+)/Messages\.json$")
 _MESSAGE = re.compile(rf"^{API}/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json$")
+_CALLS = re.compile(rf"^{API}/Accounts/(?P<account>[^/]+)/Calls\.json$")
+_CALL = re.compile(rf"^{API}/Accounts/(?P<account>[^/]+)/Calls/(?P<sid>[^/]+)\.json$")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -443,11 +538,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str, path: str, query: str, raw: bytes) -> tuple[int, dict]:
         emulator = self.emulator
-        match = _MESSAGES.match(path) or _MESSAGE.match(path)
+        match = next(
+            (m for m in (p.match(path) for p in (_MESSAGES, _MESSAGE, _CALLS, _CALL)) if m), None
+        )
         if not match:
             raise TwilioApiError(404, 20404, f"The requested resource {path} was not found")
         account = match.group("account")
         emulator.authenticate(self.headers.get("Authorization"), account)
+        if match.re is _CALLS and method == "POST":
+            form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+            return 201, emulator.create_call(account, form)
+        if match.re is _CALL and method == "GET":
+            return 200, emulator.fetch_call(account, match.group("sid"), path)
+        if match.re in (_CALLS, _CALL):
+            raise TwilioApiError(405, 20004, "Method not allowed")
         if _MESSAGES.match(path) and method == "POST":
             form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
             return 201, emulator.create_message(account, form)

@@ -20,4 +20,6 @@ def test_demo_sends_two_messages_and_shows_a_catalogued_error():
     assert len(re.findall(r"sent +SM[0-9a-f]{32}", run.stdout)) == 2
     assert "Hello Ada, your order A-1042 ships tomorrow." in run.stdout
     assert "errorType    INVALID_REGION_TO_PHONE_NUMBER_ERROR" in run.stdout
+    assert "GET_SMS" in run.stdout and run.stdout.count("  page ") == 2
+    assert re.search(r"placed +CA[0-9a-f]{32}", run.stdout)
     assert "Traceback" not in run.stdout + run.stderr

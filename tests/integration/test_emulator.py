@@ -177,3 +177,47 @@ def test_the_spec_check_catches_departures(emulator, twilio_spec):
     for broken in (broken_page, broken_message):
         with pytest.raises(AssertionError, match="departs from Twilio's spec"):
             check_response(twilio_spec, LIST, "get", 200, broken)
+
+
+CALLS = "/2010-04-01/Accounts/{AccountSid}/Calls.json"
+CALL = "/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json"
+
+
+def test_calls_create_and_fetch_as_the_spec_says(emulator, twilio_spec):
+    answer = requests.post(
+        url(emulator, CALLS),
+        data={
+            "To": "+14155550100",
+            "From": MAGIC_FROM,
+            "Twiml": "<Response><Say>hi</Say></Response>",
+        },
+        auth=AUTH,
+        timeout=5,
+    )
+    assert answer.status_code == 201
+    check_response(twilio_spec, CALLS, "post", 201, answer.json())
+    sid = answer.json()["sid"]
+    fetched = requests.get(url(emulator, CALL, sid), auth=AUTH, timeout=5)
+    assert fetched.status_code == 200 and fetched.json()["sid"] == sid
+    check_response(twilio_spec, CALL, "get", 200, fetched.json())
+    missing = requests.get(url(emulator, CALL, "CA" + "0" * 32), auth=AUTH, timeout=5)
+    assert missing.status_code == 404 and missing.json()["code"] == 20404
+
+
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        ({"To": "+15005550001", "From": MAGIC_FROM, "Url": "https://e.x/v"}, 21217),
+        ({"To": "+15005550002", "From": MAGIC_FROM, "Url": "https://e.x/v"}, 21214),
+        ({"To": "+15005550003", "From": MAGIC_FROM, "Url": "https://e.x/v"}, 21215),
+        ({"To": "+15005550004", "From": MAGIC_FROM, "Url": "https://e.x/v"}, 21216),
+        ({"To": "+14155550100", "From": "+15005550001", "Url": "https://e.x/v"}, 21212),
+        ({"To": "+14155550100", "From": "+14155559999", "Url": "https://e.x/v"}, 21210),
+        ({"To": "+14155550100", "From": MAGIC_FROM}, 21205),
+        ({"From": MAGIC_FROM, "Url": "https://e.x/v"}, 21201),
+    ],
+)
+def test_call_magic_numbers(emulator, form, code):
+    answer = requests.post(url(emulator, CALLS), data=form, auth=AUTH, timeout=5)
+    assert answer.status_code == 400 and answer.json()["code"] == code
+    assert emulator.calls == {}

@@ -8,6 +8,7 @@ import pytest
 
 from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID
 from tests.conftest import SECRET, load_event, load_function
+from tests.integration.helpers import expect_error
 from tests.spec import message_schema, validate
 
 A, B, C = "+14155550100", "+14155550101", "+14155550102"
@@ -26,15 +27,6 @@ def handler():
 
 def send(handler, context, **event):
     return handler(event, context)
-
-
-def expect_error(handler, context, event, code):
-    with pytest.raises(Exception) as raised:
-        handler(event, context)
-    assert type(raised.value).__name__ == code, str(raised.value)
-    body = json.loads(str(raised.value))
-    assert body["code"] == code and body["message"]
-    return body
 
 
 def put_secret(aws, **changes):

@@ -27,6 +27,7 @@ class Settings:
     connect_timeout: float
     read_timeout: float
     max_recipients: int
+    list_max_result_bytes: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,6 +39,8 @@ class Settings:
             connect_timeout=float(env.get("TWILIO_CONNECT_TIMEOUT", "3.05")),
             read_timeout=float(env.get("TWILIO_READ_TIMEOUT", "10")),
             max_recipients=int(env.get("MAX_RECIPIENTS", "1000")),
+            # Step Functions carries at most 256 KiB from one state to the next.
+            list_max_result_bytes=max(int(env.get("LIST_MAX_RESULT_BYTES", "262144")), 16384),
         )
 
 

@@ -192,8 +192,10 @@ TWILIO_CODES: dict[int, type[ConnectorError]] = {
     21659: INVALID_FROM_PHONE_NUMBER_ERROR,  # 'From' is not a Twilio phone number
     21408: INVALID_REGION_TO_PHONE_NUMBER_ERROR,  # SMS to this region not enabled
     21215: INVALID_REGION_TO_PHONE_NUMBER_ERROR,  # calls to this region not enabled
+    21216: PERMISSION_DENIED_ERROR,  # calls to this number are blocked for the account
     21608: PERMISSION_DENIED_ERROR,  # trial account: 'To' not verified
     21610: PERMISSION_DENIED_ERROR,  # recipient unsubscribed (STOP)
+    21205: INVALID_REQUEST_ERROR,  # invalid voice URL
     21602: INVALID_REQUEST_ERROR,  # body required
     21609: INVALID_REQUEST_ERROR,  # invalid StatusCallback
     21617: INVALID_REQUEST_ERROR,  # body exceeds 1600 characters
@@ -264,6 +266,28 @@ def to_connector_error(exc: BaseException) -> ConnectorError:
         return TWILIO_CONNECTION_ERROR(f"Twilio did not answer in time ({type(exc).__name__})")
     if isinstance(exc, requests.RequestException):
         return TWILIO_CONNECTION_ERROR(f"Unable to connect to Twilio ({type(exc).__name__})")
+    if isinstance(exc, TwilioException) and len(exc.args) > 1:
+        # twilio's Page raises TwilioException("Unable to fetch page", response) on non-200.
+        return _from_response(exc.args[1])
     if isinstance(exc, TwilioException):
         return INVALID_REQUEST_ERROR(redact_text(str(exc)))
     return UNKNOWN_ERROR(f"Unexpected {type(exc).__name__}")
+
+
+def _from_response(response: Any) -> ConnectorError:
+    """A connector error from a raw twilio ``Response`` (status_code, text)."""
+    status = getattr(response, "status_code", None)
+    try:
+        payload = json.loads(getattr(response, "text", "") or "{}")
+    except ValueError:
+        payload = {}
+    payload = payload if isinstance(payload, dict) else {}
+    code = payload.get("code")
+    code = code if isinstance(code, int) and code >= 10000 else None
+    message = payload.get("message") if isinstance(payload.get("message"), str) else None
+    return error_for_twilio(status, code)(
+        redact_text(message or f"Twilio answered HTTP {status}"),
+        twilioCode=code,
+        status=status,
+        moreInfo=f"https://www.twilio.com/docs/errors/{code}" if code else None,
+    )

@@ -93,9 +93,14 @@ def to_resource(instance: object) -> dict[str, Any]:
     """A twilio-python resource instance back to Twilio's JSON field names and formats."""
     resource: dict[str, Any] = {}
     for name, value in vars(instance).items():
-        if name.startswith("_"):
+        if name in _FROM:  # messages keep Twilio's "from" as from_, calls as _from
+            name = "from"
+        elif name.startswith("_"):
             continue
         if isinstance(value, datetime):
             value = format_datetime(value, usegmt=False)
-        resource["from" if name == "from_" else name] = value
+        resource[name] = value
     return resource
+
+
+_FROM = ("from_", "_from")

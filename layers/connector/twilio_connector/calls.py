@@ -1,0 +1,136 @@
+"""MAKE_CALL: place a call that runs a TwiML URL, inline TwiML, or text spoken to the callee."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from typing import Any
+
+from twilio_connector import inputs
+from twilio_connector.config import get_credentials
+from twilio_connector.errors import (
+    INVALID_FROM_PHONE_NUMBER_ERROR,
+    INVALID_INPUT,
+    INVALID_TO_PHONE_NUMBER_ERROR,
+    MISSING_INPUT,
+)
+from twilio_connector.observability import logger
+from twilio_connector.phone import is_e164
+from twilio_connector.redaction import mask_phone, mask_value
+from twilio_connector.twilio_api import get_client, to_resource, twilio_errors
+
+#: Twilio's limit on the ``Twiml`` parameter.
+MAX_TWIML_CHARS = 4000
+MAX_SAY_CHARS = 3000
+_SIP = re.compile(r"^sip:[^\s@]+@[^\s]+$", re.IGNORECASE)
+_CLIENT = re.compile(r"^client:[A-Za-z0-9_.@-]{1,256}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class MakeCallRequest:
+    to: str
+    sender: str | None = None
+    voice_url: str | None = None
+    twiml: str | None = None
+    say: str | None = None
+    language: str | None = None
+    status_callback: str | None = None
+    timeout: int | None = None
+
+    @classmethod
+    def from_event(cls, event: object) -> MakeCallRequest:
+        """``callTo`` (alias ``to``), ``callFrom`` (alias ``from``), and one of ``voiceUrl``,
+        ``twiml`` or ``say``."""
+        event = inputs.as_event(event)
+        to = inputs.text(event, "callTo", "to", required=True, limit=300)
+        assert to is not None
+        if not (is_e164(to) or _SIP.match(to) or _CLIENT.match(to)):
+            raise INVALID_TO_PHONE_NUMBER_ERROR(
+                "callTo must be an E.164 number, a sip: URI or a client: identity",
+                field="callTo",
+                value=mask_value(to),
+            )
+        sender = inputs.text(event, "callFrom", "from", limit=300)
+        if sender is not None:
+            _check_caller(sender, "callFrom")
+        given = [name for name in ("voiceUrl", "twiml", "say") if event.get(name) not in (None, "")]
+        if len(given) > 1:
+            raise INVALID_INPUT(f"Give one of voiceUrl, twiml or say, not {' and '.join(given)}")
+        twiml = inputs.text(event, "twiml", limit=MAX_TWIML_CHARS)
+        if twiml is not None:
+            _check_twiml(twiml)
+        language = inputs.text(event, "language", limit=16)
+        if language is not None and not _LANGUAGE.match(language):
+            raise INVALID_INPUT("language must be a language tag such as en-US", field="language")
+        return cls(
+            to=to,
+            sender=sender,
+            voice_url=inputs.url(event, "voiceUrl"),
+            twiml=twiml,
+            say=inputs.text(event, "say", limit=MAX_SAY_CHARS),
+            language=language,
+            status_callback=inputs.url(event, "statusCallback"),
+            timeout=inputs.integer(event, "timeout", 5, 600),
+        )
+
+
+def _check_caller(sender: str, field: str) -> str:
+    if is_e164(sender) or _CLIENT.match(sender):
+        return sender
+    raise INVALID_FROM_PHONE_NUMBER_ERROR(
+        f"{field} must be an E.164 number or a client: identity",
+        field=field,
+        value=mask_value(sender),
+    )
+
+
+def _check_twiml(twiml: str) -> None:
+    try:
+        root = ElementTree.fromstring(twiml)  # noqa: S314 - size-capped; expat limits expansion
+    except ElementTree.ParseError as exc:
+        raise INVALID_INPUT(f"twiml is not well-formed XML ({exc})", field="twiml") from None
+    if root.tag != "Response":
+        raise INVALID_INPUT("twiml must be a <Response> document", field="twiml")
+
+
+def spoken_twiml(text: str, language: str | None) -> str:
+    """TwiML that says ``text``, built with twilio's VoiceResponse (escaping included)."""
+    from twilio.twiml.voice_response import VoiceResponse
+
+    response = VoiceResponse()
+    response.say(text, language=language) if language else response.say(text)
+    return str(response)
+
+
+def make_call(request: MakeCallRequest) -> dict[str, Any]:
+    credentials = get_credentials()
+    sender = request.sender or credentials.default_from
+    if sender is None:
+        raise MISSING_INPUT(
+            "callFrom (or from) is required: the secret has no TWILIO_FROM default",
+            field="callFrom",
+        )
+    _check_caller(sender, "TWILIO_FROM")
+    params: dict[str, Any] = {"to": request.to, "from_": sender}
+    if request.say is not None:
+        params["twiml"] = spoken_twiml(request.say, request.language)
+    elif request.twiml is not None:
+        params["twiml"] = request.twiml
+    elif request.voice_url or credentials.voice_url:
+        params["url"] = request.voice_url or credentials.voice_url
+    else:
+        raise MISSING_INPUT(
+            "Give voiceUrl, twiml or say: the secret has no TWILIO_VOICE_URL default",
+            field="voiceUrl",
+        )
+    if request.status_callback:
+        params["status_callback"] = request.status_callback
+    if request.timeout is not None:
+        params["timeout"] = request.timeout
+    client = get_client(credentials)
+    with twilio_errors():
+        call = to_resource(client.calls.create(**params))
+    logger.info("Call placed", extra={"to": mask_phone(request.to), "sid": call.get("sid")})
+    return call
