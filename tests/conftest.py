@@ -70,12 +70,15 @@ def emulator(emulator_server: TwilioEmulator) -> Iterator[TwilioEmulator]:
 def reset_layer_caches() -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from twilio_connector import config, twilio_api
+    from twilio_connector import aws, config, inbound, triggers, twilio_api
 
     parameters.clear_caches()
     parameters.base.DEFAULT_PROVIDERS.clear()
     config.get_settings.cache_clear()
     twilio_api._client_for.cache_clear()
+    aws.clear_clients()
+    triggers.load_triggers.cache_clear()
+    inbound._idempotent_receive.cache_clear()
 
 
 @pytest.fixture(autouse=True)
@@ -115,3 +118,95 @@ def twilio_spec() -> dict:
 
 
 __all__ = ["load_event", "load_function"]
+
+
+ORDER_TRIGGER = {
+    "name": "order-number",
+    "pattern": "Order Number (?<orderNumber>.+)",
+    "echo": "Your reference number is ${orderNumber}",
+    "echoError": "There was a problem publishing that event.",
+}
+
+
+def template_resource(logical_id: str) -> dict:
+    """A resource's properties as template.yaml defines them (tests build moto's from these)."""
+    from tests.unit.test_template import load_template
+
+    return load_template()["Resources"][logical_id]["Properties"]
+
+
+@pytest.fixture
+def inbound(aws, monkeypatch: pytest.MonkeyPatch):
+    """The inbound function's AWS resources in moto, built from template.yaml's definitions, and
+    a queue receiving every event the connector puts on the bus."""
+    import boto3
+
+    table = template_resource("IdempotencyTable")
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="idempotency",
+        AttributeDefinitions=table["AttributeDefinitions"],
+        KeySchema=table["KeySchema"],
+        BillingMode=table["BillingMode"],
+    )
+    sqs = boto3.client("sqs")
+    dlq_url = sqs.create_queue(QueueName="inbound-dlq")["QueueUrl"]
+    events_url = sqs.create_queue(QueueName="bus-events")["QueueUrl"]
+    events_arn = sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    bridge = boto3.client("events")
+    bridge.put_rule(
+        Name="connector-events", EventPattern=json.dumps({"source": ["twilio.connector"]})
+    )
+    bridge.put_targets(Rule="connector-events", Targets=[{"Id": "queue", "Arn": events_arn}])
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq_url)
+    monkeypatch.setenv("EVENT_BUS_NAME", "default")
+    monkeypatch.setenv("SMS_TRIGGERS", json.dumps([ORDER_TRIGGER]))
+    reset_layer_caches()
+
+    class Inbound:
+        def events(self) -> list[dict]:
+            return _drain(sqs, events_url)
+
+        def dead_letters(self) -> list[dict]:
+            return _drain(sqs, dlq_url)
+
+    return Inbound()
+
+
+def _drain(sqs, url: str) -> list[dict]:
+    received: list[dict] = []
+    while True:
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        messages = answer.get("Messages", [])
+        if not messages:
+            return received
+        for message in messages:
+            received.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def all_logs():
+    """Everything that would reach CloudWatch: the powertools logger's formatted output, and any
+    other logger's records that pass the root level."""
+    import io
+    import logging
+
+    from twilio_connector.observability import logger
+
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    previous_stream = handler.setStream(stream)
+    root_records = io.StringIO()
+    root_handler = logging.StreamHandler(root_records)
+    logging.getLogger().addHandler(root_handler)
+    logger.setLevel("DEBUG")
+    try:
+        yield lambda: stream.getvalue() + root_records.getvalue()
+    finally:
+        logger.setLevel("INFO")
+        handler.setStream(previous_stream)
+        logging.getLogger().removeHandler(root_handler)

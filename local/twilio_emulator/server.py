@@ -15,9 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import queue
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -129,6 +132,11 @@ class TwilioEmulator:
         self.requests: list[dict[str, Any]] = []  # every API request: method, path, query, form
         self._lock = threading.Lock()
         self._in_flight = 0
+        #: Final status of messages to a number, for status callbacks: to -> (status, error code).
+        self.delivery_outcomes: dict[str, tuple[str, int | None]] = {}
+        self.webhook_deliveries: list[dict[str, Any]] = []  # every webhook sent, and its answer
+        self._callbacks: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
+        self._callback_thread = threading.Thread(target=self._deliver_callbacks, daemon=True)
         self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self._server.emulator = self  # type: ignore[attr-defined]
@@ -143,9 +151,11 @@ class TwilioEmulator:
     def start(self) -> TwilioEmulator:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+        self._callback_thread.start()
         return self
 
     def stop(self) -> None:
+        self._callbacks.put(None)
         self._server.shutdown()
         self._server.server_close()
 
@@ -160,11 +170,14 @@ class TwilioEmulator:
         deadline = time.monotonic() + settle_seconds
         while self._in_flight and time.monotonic() < deadline:
             time.sleep(0.01)
+        self.drain_callbacks(settle_seconds)
         with self._lock:
             self.faults = Faults()
             self.messages.clear()
             self.calls.clear()
             self.requests.clear()
+            self.delivery_outcomes.clear()
+            self.webhook_deliveries.clear()
 
     # --- the resource ----------------------------------------------------------------------------
     def create_message(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:
@@ -218,7 +231,7 @@ class TwilioEmulator:
                 400, 35111, "Scheduling requires a MessagingServiceSid and ScheduleType=fixed."
             )
         status = "scheduled" if send_at else ("accepted" if service and not sender else "queued")
-        return self.store(
+        message = self.store(
             account,
             to=to,
             from_=sender or None,
@@ -227,6 +240,9 @@ class TwilioEmulator:
             messaging_service_sid=service or None,
             num_media=len(media),
         )
+        if callback and not send_at:
+            self._callbacks.put((callback, {"sid": message["sid"]}))
+        return message
 
     def store(
         self,
@@ -402,6 +418,115 @@ class TwilioEmulator:
             "start": page * page_size,
             "uri": page_uri(Page=page),
         }
+
+    # --- webhooks: what Twilio sends to the account's URLs -----------------------------------
+    def signed_post(self, url: str, params: dict[str, str], account: str | None = None) -> dict:
+        """POST form ``params`` to ``url`` signed with the account's token, as Twilio does.
+        Returns the answer: status, content type, body."""
+        from twilio.request_validator import RequestValidator
+
+        token = self.accounts[account or next(iter(self.accounts))]
+        signature = RequestValidator(token).compute_signature(url, params)
+        request = urllib.request.Request(
+            url,
+            data=urlencode(params).encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+                "X-Twilio-Signature": signature,
+                "User-Agent": "TwilioProxy/1.1",
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=15) as answer:
+                result = {
+                    "status": answer.status,
+                    "content_type": answer.headers.get("Content-Type"),
+                    "body": answer.read().decode(),
+                }
+        except urllib.error.HTTPError as error:
+            result = {
+                "status": error.code,
+                "content_type": error.headers.get("Content-Type"),
+                "body": error.read().decode(),
+            }
+        self.webhook_deliveries.append({"url": url, "params": params, **result})
+        return result
+
+    def deliver_incoming(
+        self, url: str, body: str, from_: str, to: str = MAGIC_FROM, account: str | None = None
+    ) -> dict:
+        """A message comes in: store it and call the number's messaging webhook at ``url``."""
+        account = account or next(iter(self.accounts))
+        message = self.store(
+            account, to=to, from_=from_, body=body, status="received", direction="inbound"
+        )
+        params = {
+            "ToCountry": "US",
+            "ToState": "CA",
+            "SmsMessageSid": message["sid"],
+            "NumMedia": "0",
+            "ToCity": "",
+            "FromZip": "",
+            "SmsSid": message["sid"],
+            "FromState": "",
+            "SmsStatus": "received",
+            "FromCity": "",
+            "Body": body,
+            "FromCountry": "US",
+            "To": to,
+            "ToZip": "",
+            "NumSegments": message["num_segments"],
+            "MessageSid": message["sid"],
+            "AccountSid": account,
+            "From": from_,
+            "ApiVersion": "2010-04-01",
+        }
+        return self.signed_post(url, params, account)
+
+    def _deliver_callbacks(self) -> None:
+        """After a send with a StatusCallback: "sent", then the final status, as Twilio does."""
+        while (item := self._callbacks.get()) is not None:
+            url, data = item
+            try:
+                message = self.messages.get(data["sid"])
+                if message is None:
+                    continue
+                final, error = self.delivery_outcomes.get(message["to"], ("delivered", None))
+                for status in ("sent", final):
+                    now = datetime.now(UTC).replace(microsecond=0)
+                    with self._lock:
+                        message["status"] = status
+                        message["date_updated"] = rfc2822(now)
+                        message["date_sent"] = message["date_sent"] or rfc2822(now)
+                        if status != "sent" and error:
+                            message["error_code"] = error
+                    params = {
+                        "SmsSid": message["sid"],
+                        "SmsStatus": status,
+                        "MessageStatus": status,
+                        "To": message["to"],
+                        "MessageSid": message["sid"],
+                        "AccountSid": message["account_sid"],
+                        "From": message["from"] or "",
+                        "ApiVersion": "2010-04-01",
+                    }
+                    if status != "sent" and error:
+                        params["ErrorCode"] = str(error)
+                    try:
+                        self.signed_post(url, params, message["account_sid"])
+                    except OSError:
+                        self.webhook_deliveries.append(
+                            {"url": url, "params": params, "status": None}
+                        )
+            finally:
+                self._callbacks.task_done()
+
+    def drain_callbacks(self, timeout: float = 10.0) -> None:
+        """Wait until every status callback queued so far has been delivered."""
+        deadline = time.monotonic() + timeout
+        while self._callbacks.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     # --- auth ------------------------------------------------------------------------------------
     def authenticate(self, header: str | None, account: str) -> None:

@@ -415,30 +415,6 @@ def test_unexpected_failure_is_unknown_error(aws, emulator, handler, lambda_cont
 
 
 # --- nothing secret in the logs -----------------------------------------------------------------
-@pytest.fixture
-def all_logs():
-    """Everything that would reach CloudWatch: the powertools logger's formatted output, and any
-    other logger's records that pass the root level."""
-    import io
-    import logging
-
-    from twilio_connector.observability import logger
-
-    stream = io.StringIO()
-    handler = logger.registered_handler
-    previous_stream = handler.setStream(stream)
-    root_records = io.StringIO()
-    root_handler = logging.StreamHandler(root_records)
-    logging.getLogger().addHandler(root_handler)
-    logger.setLevel("DEBUG")
-    try:
-        yield lambda: stream.getvalue() + root_records.getvalue()
-    finally:
-        logger.setLevel("INFO")
-        handler.setStream(previous_stream)
-        logging.getLogger().removeHandler(root_handler)
-
-
 def test_logs_hold_neither_token_nor_full_phone_number(
     aws, emulator, handler, lambda_context, all_logs
 ):

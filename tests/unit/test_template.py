@@ -21,9 +21,13 @@ def _tag(loader, suffix, node):
 _CfnLoader.add_multi_constructor("!", _tag)
 
 
+def load_template() -> dict:
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+
+
 @pytest.fixture(scope="module")
 def template():
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+    return load_template()
 
 
 def functions(template):
@@ -50,14 +54,25 @@ def test_layer_is_built_for_the_runtime(template):
     assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").exists()
 
 
-def test_each_function_reads_only_the_credentials_secret(template):
+def test_every_policy_is_scoped_to_named_resources(template):
     for name, resource in functions(template).items():
         policies = resource["Properties"]["Policies"]
         for policy in policies:
             assert isinstance(policy, dict) and len(policy) == 1, name
             [(kind, scope)] = policy.items()
+            if kind == "Statement":  # inline: explicit actions on one resource each
+                for statement in scope:
+                    assert "*" not in str(statement["Action"]) and statement["Resource"], name
+                    assert "*" not in str(statement["Resource"]), name
+                continue
             assert kind.endswith("Policy"), f"{name}: {kind} is not a scoped SAM policy template"
             assert "*" not in str(scope), f"{name}: {kind} is not scoped to one resource"
+
+
+def test_each_function_can_read_the_credentials_secret(template):
+    for name, resource in functions(template).items():
+        kinds = [next(iter(p)) for p in resource["Properties"]["Policies"]]
+        assert "AWSSecretsManagerGetSecretValuePolicy" in kinds, name
 
 
 def test_each_function_has_a_log_group_with_retention(template):

@@ -28,6 +28,14 @@ class Settings:
     read_timeout: float
     max_recipients: int
     list_max_result_bytes: int
+    event_bus_name: str = "default"
+    event_source: str = "twilio.connector"
+    idempotency_table: str | None = None
+    dead_letter_queue_url: str | None = None
+    public_webhook_url: str | None = None
+    validate_signature: bool = True
+    trigger_timeout_seconds: float = 0.1
+    status_callback_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,6 +49,14 @@ class Settings:
             max_recipients=int(env.get("MAX_RECIPIENTS", "1000")),
             # Step Functions carries at most 256 KiB from one state to the next.
             list_max_result_bytes=max(int(env.get("LIST_MAX_RESULT_BYTES", "262144")), 16384),
+            event_bus_name=env.get("EVENT_BUS_NAME") or "default",
+            event_source=env.get("EVENT_SOURCE") or "twilio.connector",
+            idempotency_table=env.get("IDEMPOTENCY_TABLE") or None,
+            dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL") or None,
+            public_webhook_url=(env.get("PUBLIC_WEBHOOK_URL") or "").rstrip("/") or None,
+            validate_signature=env.get("TWILIO_VALIDATE_SIGNATURE", "true").lower() != "false",
+            trigger_timeout_seconds=int(env.get("TRIGGER_MATCH_TIMEOUT_MS", "100")) / 1000,
+            status_callback_url=env.get("STATUS_CALLBACK_URL") or None,
         )
 
 

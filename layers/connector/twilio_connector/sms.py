@@ -177,8 +177,9 @@ def _create_params(
         params["body"] = body
     if request.media_urls:
         params["media_url"] = request.media_urls
-    if request.status_callback:
-        params["status_callback"] = request.status_callback
+    status_callback = request.status_callback or get_settings().status_callback_url
+    if status_callback:
+        params["status_callback"] = status_callback
     if request.send_at is not None:
         params["send_at"] = request.send_at
         params["schedule_type"] = "fixed"

@@ -1,0 +1,78 @@
+"""The webhook API around the inbound routes: the signature check, and errors as HTTP answers."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.metrics import MetricUnit
+
+from twilio_connector.config import get_credentials, get_settings
+from twilio_connector.errors import ConnectorError
+from twilio_connector.inbound import InvalidWebhook
+from twilio_connector.observability import logger, metrics
+from twilio_connector.webhooks import form_params, signature_is_valid
+
+TWIML = "text/xml"
+
+
+def verify_twilio_signature(
+    app: APIGatewayRestResolver, next_middleware: NextMiddleware
+) -> Response:
+    """Refuse (403) a request whose ``X-Twilio-Signature`` does not verify with the auth token."""
+    settings = get_settings()
+    if settings.validate_signature:
+        event = app.current_event.raw_event
+        token = get_credentials().auth_token
+        if not signature_is_valid(event, token, settings.public_webhook_url):
+            metrics.add_metric(name="WebhookSignatureInvalid", unit=MetricUnit.Count, value=1)
+            logger.warning(
+                "Webhook refused: the signature does not verify",
+                extra={
+                    "route": app.current_event.path,
+                    "signed": "x-twilio-signature"
+                    in {k.lower() for k in event.get("headers") or {}},
+                },
+            )
+            return Response(403, content_types.TEXT_PLAIN, "Forbidden")
+    return next_middleware(app)
+
+
+def webhook_resolver() -> APIGatewayRestResolver:
+    """A resolver that checks every request's signature and answers errors as HTTP statuses."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+    )
+
+    app = APIGatewayRestResolver()
+    app.use(middlewares=[verify_twilio_signature])
+
+    @app.exception_handler(InvalidWebhook)
+    def invalid(error: InvalidWebhook) -> Response:
+        return Response(400, content_types.TEXT_PLAIN, str(error))
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def in_progress(error: Exception) -> Response:
+        # the same MessageSid is being processed right now: that delivery will answer Twilio
+        return Response(409, content_types.TEXT_PLAIN, "Already in progress")
+
+    @app.exception_handler(ConnectorError)
+    def connector_error(error: ConnectorError) -> Response:
+        logger.error("Webhook failed", extra={"code": error.code})
+        return Response(500, content_types.TEXT_PLAIN, error.code)
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response:
+        # e.g. neither EventBridge nor the dead-letter queue took the event: answering 500 makes
+        # Twilio call the number's fallback URL, and the idempotency record is released
+        logger.exception("Webhook failed", extra={"code": "UNKNOWN_ERROR"})
+        return Response(500, content_types.TEXT_PLAIN, "UNKNOWN_ERROR")
+
+    return app
+
+
+def twiml(body: str) -> Response:
+    return Response(200, TWIML, body)
+
+
+def params(app: APIGatewayRestResolver) -> dict[str, str]:
+    return form_params(app.current_event.raw_event)
