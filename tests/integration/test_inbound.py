@@ -383,9 +383,8 @@ def test_when_even_the_dead_letter_queue_fails_twilio_gets_an_error(
 def test_catastrophic_pattern_is_bounded_and_does_not_block_others(
     inbound, handler, lambda_context, monkeypatch, capsys, all_logs
 ):
-    set_triggers(
-        monkeypatch, {"name": "redos", "pattern": "^(a+)+$", "echo": "never"}, ORDER_TRIGGER
-    )
+    redos = {"name": "redos", "pattern": "(a|aa)+$", "echo": "never"}  # exponential backtracking
+    set_triggers(monkeypatch, redos, ORDER_TRIGGER)
     started = time.monotonic()
     answer = handler(message("Order Number 1 " + "a" * 40 + "!"), lambda_context)
     elapsed = time.monotonic() - started
