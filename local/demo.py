@@ -1,9 +1,13 @@
 """``make demo``: the connector end to end, offline.
 
-Starts moto in server mode (Secrets Manager) and the Twilio emulator on 127.0.0.1, puts the
-credentials in the secret, then invokes the real handlers: SEND_SMS with ``events/send_sms.json``
-(a templated SMS to two recipients) and with a recipient Twilio refuses, GET_SMS on the message it
-sent, LIST_SMS over the account page by page, and MAKE_CALL with ``events/make_call.json``.
+Starts moto in server mode (Secrets Manager, EventBridge, SQS, DynamoDB), the Twilio emulator and
+a local API Gateway in front of the inbound function, all on 127.0.0.1; puts the credentials in
+the secret; then invokes the real handlers: SEND_SMS with ``events/send_sms.json`` (a templated
+SMS to two recipients, whose status callbacks come back as SMS_STATUS_CHANGED events) and with a
+recipient Twilio refuses, GET_SMS on the message it sent, LIST_SMS over the account page by page,
+MAKE_CALL with ``events/make_call.json``, and an inbound "Order Number 12345" that a trigger
+matches: the echo reply is printed and the SMS_RECEIVED event read back from the bus (a rule with
+an SQS target).
 """
 
 from __future__ import annotations
@@ -16,10 +20,19 @@ import sys
 from contextlib import ExitStack, closing
 from typing import Any
 
+from local.apigw import ApiGatewayAdapter
 from local.lambda_loader import load_event, load_function
 from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TwilioEmulator
 
 SECRET_ID = "twilio-connector/credentials"
+TRIGGERS = [
+    {
+        "name": "order-number",
+        "pattern": "Order Number (?<orderNumber>.+)",
+        "echo": "Your reference number is ${orderNumber}",
+        "echoError": "There was a problem publishing that event.",
+    }
+]
 
 
 def free_port() -> int:
@@ -62,8 +75,47 @@ def configure(moto_url: str, emulator_url: str) -> None:
         POWERTOOLS_TRACE_DISABLED="true",
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_LOG_LEVEL="ERROR",
+        EVENT_BUS_NAME="default",
+        IDEMPOTENCY_TABLE="idempotency",
+        SMS_TRIGGERS=json.dumps(TRIGGERS),
     )
     os.environ.pop("AWS_SESSION_TOKEN", None)
+
+
+def create_resources() -> str:
+    """What template.yaml creates, in moto: the idempotency table, the dead-letter queue, and a
+    rule sending the connector's events to a queue the demo reads. Returns that queue's URL."""
+    import boto3
+
+    boto3.client("dynamodb").create_table(
+        TableName="idempotency",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sqs = boto3.client("sqs")
+    os.environ["DEAD_LETTER_QUEUE_URL"] = sqs.create_queue(QueueName="inbound-dlq")["QueueUrl"]
+    events_url = sqs.create_queue(QueueName="connector-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])
+    bridge = boto3.client("events")
+    bridge.put_rule(Name="sms-events", EventPattern=json.dumps({"source": ["twilio.connector"]}))
+    bridge.put_targets(
+        Rule="sms-events", Targets=[{"Id": "q", "Arn": arn["Attributes"]["QueueArn"]}]
+    )
+    return events_url
+
+
+def read_events(queue_url: str) -> list[dict]:
+    import boto3
+
+    sqs, events = boto3.client("sqs"), []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        for message in messages:
+            events.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return events
 
 
 def create_secret() -> None:
@@ -97,7 +149,12 @@ def main() -> int:
         print(f"moto (server mode)   {moto_url}")
         print(f"Twilio emulator      {emulator.url}")
         create_secret()
-        print(f"secret               {SECRET_ID} (account {TEST_ACCOUNT_SID})\n")
+        events_queue = create_resources()
+        print(f"secret               {SECRET_ID} (account {TEST_ACCOUNT_SID})")
+        inbound = load_function("inbound_sms").lambda_handler
+        api = stack.enter_context(ApiGatewayAdapter(inbound, DemoContext()))
+        os.environ["STATUS_CALLBACK_URL"] = f"{api.url}/status"
+        print(f"webhooks (local API) {api.url}/sms  {api.url}/status\n")
 
         send_sms = load_function("send_sms").lambda_handler
         event = load_event("send_sms")
@@ -153,10 +210,28 @@ def main() -> int:
         print(f"  placed   {call['sid']}  to {call['to']}  status {call['status']}")
         print(f"  TwiML    {emulator.calls[call['sid']]['twiml']}")
 
+        emulator.drain_callbacks()
+        print("\nSMS_STATUS_CHANGED events (Twilio's status callbacks, via POST /status)")
+        statuses = read_events(events_queue)
+        for event in statuses:
+            detail = event["detail"]
+            print(f"  {detail['messageSid']}  {detail['status']}")
+
+        text = "Order Number 12345"
+        print(f'\nINBOUND   the emulator delivers "{text}" from +14155550199 to POST /sms')
+        answer = emulator.deliver_incoming(f"{api.url}/sms", text, from_="+14155550199")
+        print(f"  HTTP {answer['status']} {answer['content_type']}")
+        print(f"  reply    {answer['body']}")
+        received = [e for e in read_events(events_queue) if e["detail-type"] == "SMS_RECEIVED"]
+        for event in received:
+            print(f"  event    {event['detail-type']} from {event['source']}:")
+            print(f"           {json.dumps(event['detail'])}")
+
         stored = len(emulator.messages)
         print(f"\nThe emulator stored {stored} message(s) and {len(emulator.calls)} call(s).")
-        print("Stopping moto and the emulator.")
-        return 0 if stored == 2 and len(listed) == 2 else 1
+        print("Stopping moto, the emulator and the local API.")
+        ok = len(listed) == 2 and len(statuses) == 4 and len(received) == 1
+        return 0 if ok and "Your reference number is 12345" in answer["body"] else 1
 
 
 if __name__ == "__main__":

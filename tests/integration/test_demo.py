@@ -22,4 +22,7 @@ def test_demo_sends_two_messages_and_shows_a_catalogued_error():
     assert "errorType    INVALID_REGION_TO_PHONE_NUMBER_ERROR" in run.stdout
     assert "GET_SMS" in run.stdout and run.stdout.count("  page ") == 2
     assert re.search(r"placed +CA[0-9a-f]{32}", run.stdout)
+    assert "<Message>Your reference number is 12345</Message>" in run.stdout
+    assert '"matchGroups": {"orderNumber": "12345"}' in run.stdout
+    assert run.stdout.count("  delivered") == 2
     assert "Traceback" not in run.stdout + run.stderr
