@@ -24,6 +24,9 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_LOG_LEVEL="INFO",
     TWILIO_SECRET_ID="twilio-connector/credentials",
+    # retries back off for milliseconds, not seconds, in tests
+    BACKOFF_BASE_SECONDS="0.02",
+    BACKOFF_CAP_SECONDS="0.2",
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
@@ -105,6 +108,14 @@ def aws(monkeypatch: pytest.MonkeyPatch, emulator: TwilioEmulator) -> Iterator[o
     with mock_aws():
         client = boto3.client("secretsmanager")
         client.create_secret(Name=os.environ["TWILIO_SECRET_ID"], SecretString=json.dumps(SECRET))
+        table = template_resource("IdempotencyTable")
+        boto3.client("dynamodb").create_table(
+            TableName="idempotency",
+            AttributeDefinitions=table["AttributeDefinitions"],
+            KeySchema=table["KeySchema"],
+            BillingMode=table["BillingMode"],
+        )
+        monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
         yield client
 
 
@@ -141,14 +152,6 @@ def inbound(aws, monkeypatch: pytest.MonkeyPatch):
     a queue receiving every event the connector puts on the bus."""
     import boto3
 
-    table = template_resource("IdempotencyTable")
-    dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(
-        TableName="idempotency",
-        AttributeDefinitions=table["AttributeDefinitions"],
-        KeySchema=table["KeySchema"],
-        BillingMode=table["BillingMode"],
-    )
     sqs = boto3.client("sqs")
     dlq_url = sqs.create_queue(QueueName="inbound-dlq")["QueueUrl"]
     events_url = sqs.create_queue(QueueName="bus-events")["QueueUrl"]
@@ -160,7 +163,6 @@ def inbound(aws, monkeypatch: pytest.MonkeyPatch):
         Name="connector-events", EventPattern=json.dumps({"source": ["twilio.connector"]})
     )
     bridge.put_targets(Rule="connector-events", Targets=[{"Id": "queue", "Arn": events_arn}])
-    monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq_url)
     monkeypatch.setenv("EVENT_BUS_NAME", "default")
     monkeypatch.setenv("SMS_TRIGGERS", json.dumps([ORDER_TRIGGER]))

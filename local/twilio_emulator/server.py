@@ -97,6 +97,9 @@ class Faults:
     fail_statuses: list[int] = field(default_factory=list)  # answer the next requests so (5xx)
     drop_next: int = 0  # close the next N connections without an answer
     fail_errors: list[dict] = field(default_factory=list)  # next answers: {status, code, message}
+    drop_after_store: int = 0  # the next N creates are stored, then the connection is dropped
+    hang_after_store: int = 0  # the next N creates are stored, then answered after hang_seconds
+    hang_seconds: float = 5.0
 
 
 def segments(body: str) -> int:
@@ -601,6 +604,7 @@ _CALL = re.compile(rf"^{API}/Accounts/(?P<account>[^/]+)/Calls/(?P<sid>[^/]+)\.j
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # one response is two writes: no 40 ms delayed-ACK stall
     server_version = "TwilioEmulator/1.0"
 
     @property
@@ -654,6 +658,18 @@ class _Handler(BaseHTTPRequestHandler):
             if error:
                 raise TwilioApiError(error["status"], error["code"], error.get("message", "Error"))
             code, body = self._route(method, parts.path, parts.query, raw)
+            if method == "POST" and code == 201:
+                with emulator._lock:
+                    drop = faults.drop_after_store > 0
+                    faults.drop_after_store -= 1 if drop else 0
+                    hang = not drop and faults.hang_after_store > 0
+                    faults.hang_after_store -= 1 if hang else 0
+                if drop:  # stored, but the answer never leaves: the client cannot know
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if hang:
+                    time.sleep(faults.hang_seconds)
         except TwilioApiError as error:
             code, body = error.status, error.body()
         finally:

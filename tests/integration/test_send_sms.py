@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -296,11 +297,9 @@ def test_twilio_magic_numbers(
     [
         (500, "INTERNAL_SERVER_ERROR"),
         (502, "BAD_GATEWAY"),
-        (503, "SERVICE_UNAVAILABLE"),
         (504, "GATEWAY_TIMEOUT"),
         (401, "UNAUTHORIZED"),
         (403, "FORBIDDEN"),
-        (429, "TOO_MANY_REQUESTS"),
     ],
 )
 def test_twilio_http_statuses(aws, emulator, handler, lambda_context, status, code):
@@ -377,30 +376,76 @@ def test_read_timeout(aws, emulator, handler, lambda_context, monkeypatch):
 
 def test_twilio_unreachable(aws, emulator, handler, lambda_context, monkeypatch):
     monkeypatch.setenv("TWILIO_API_URL", "http://127.0.0.1:9")  # discard port: refused
+    lambda_context.remaining_ms = 3000  # retried (the request never left) while time is left
     expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "TWILIO_CONNECTION_ERROR")
 
 
-def test_concurrency_limit_is_too_many_requests(aws, emulator, handler, lambda_context):
+@pytest.mark.parametrize("status", [429, 503])
+def test_busy_answers_are_retried(aws, emulator, handler, lambda_context, status):
+    emulator.faults.fail_statuses = [status, status]
+    result = send(handler, lambda_context, smsTo=A, smsBody="x")
+    assert len(result["messages"]) == 1 and len(emulator.messages) == 1
+    assert len(emulator.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(429, "TOO_MANY_REQUESTS"), (503, "SERVICE_UNAVAILABLE")]
+)
+def test_busy_answers_until_time_runs_out(
+    aws, emulator, handler, lambda_context, status, code, monkeypatch
+):
+    monkeypatch.setenv("TWILIO_MAX_ATTEMPTS", "100000")  # only the time bounds the retries
+    emulator.faults.fail_statuses = [status] * 10_000
+    lambda_context.remaining_ms = 3500  # 1.5 s of budget after the 2 s safety margin
+    started = time.monotonic()
+    body = expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, code)
+    assert time.monotonic() - started < 3.0 and body["status"] == status
+    assert len(emulator.requests) > 4 and emulator.messages == {}
+
+
+def test_busy_answers_are_retried_a_bounded_number_of_times(aws, emulator, handler, lambda_context):
+    emulator.faults.fail_statuses = [503] * 100
+    expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "SERVICE_UNAVAILABLE")
+    assert len(emulator.requests) == 4  # TWILIO_MAX_ATTEMPTS
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (400, "BAD_REQUEST"),
+        (401, "UNAUTHORIZED"),
+        (404, "NOT_FOUND"),
+        (500, "INTERNAL_SERVER_ERROR"),
+    ],
+)
+def test_other_answers_are_not_retried(aws, emulator, handler, lambda_context, status, code):
+    emulator.faults.fail_statuses = [status]
+    expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, code)
+    assert len(emulator.requests) == 1
+
+
+def test_concurrency_limit_answers_are_absorbed_by_the_backoff(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    monkeypatch.setenv("TWILIO_MAX_ATTEMPTS", "30")  # tests back off for milliseconds only
     emulator.faults.max_concurrency = 1
-    emulator.faults.latency = 0.3
+    emulator.faults.latency = 0.1
     outcomes: list[str] = []
 
-    def invoke() -> None:
+    def invoke(n: int) -> None:
         try:
-            handler({"smsTo": A, "smsBody": "x"}, lambda_context)
+            handler({"smsTo": A, "smsBody": f"x{n}"}, lambda_context)
             outcomes.append("sent")
         except Exception as exc:  # the code is what matters here
             outcomes.append(type(exc).__name__)
-            if type(exc).__name__ == "TOO_MANY_REQUESTS":
-                assert json.loads(str(exc))["twilioCode"] == 20429
 
-    threads = [threading.Thread(target=invoke) for _ in range(4)]
+    threads = [threading.Thread(target=invoke, args=(n,)) for n in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert "sent" in outcomes and "TOO_MANY_REQUESTS" in outcomes
-    assert set(outcomes) == {"sent", "TOO_MANY_REQUESTS"}
+    assert outcomes == ["sent"] * 4 and len(emulator.messages) == 4
+    assert len(emulator.requests) > 4  # some were answered 429 / 20429 and retried
 
 
 def test_unexpected_failure_is_unknown_error(aws, emulator, handler, lambda_context, monkeypatch):

@@ -9,6 +9,7 @@ from typing import Any
 from twilio_connector import inputs
 from twilio_connector.errors import UNKNOWN_ERROR, ConnectorError
 from twilio_connector.observability import logger
+from twilio_connector.twilio_api import deadline_from
 
 Handler = Callable[[Any, Any], dict[str, Any]]
 
@@ -26,7 +27,8 @@ def connector_action(*, tolerant_flag: str | None = None) -> Callable[[Handler],
         def wrapper(event: Any, context: Any) -> dict[str, Any]:
             tolerant = _is_tolerant(event, tolerant_flag)
             try:
-                result = handler(event, context)
+                with deadline_from(context):
+                    result = handler(event, context)
             except ConnectorError as error:
                 logger.warning("Action failed", extra={"code": error.code})
                 if tolerant:

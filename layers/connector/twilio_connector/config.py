@@ -36,6 +36,12 @@ class Settings:
     validate_signature: bool = True
     trigger_timeout_seconds: float = 0.1
     status_callback_url: str | None = None
+    idempotency_ttl_seconds: int = 86400
+    safety_margin_seconds: float = 2.0
+    backoff_base_seconds: float = 0.25
+    backoff_cap_seconds: float = 4.0
+    send_lease_seconds: float | None = None
+    max_attempts: int = 4
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +63,14 @@ class Settings:
             validate_signature=env.get("TWILIO_VALIDATE_SIGNATURE", "true").lower() != "false",
             trigger_timeout_seconds=int(env.get("TRIGGER_MATCH_TIMEOUT_MS", "100")) / 1000,
             status_callback_url=env.get("STATUS_CALLBACK_URL") or None,
+            idempotency_ttl_seconds=int(env.get("IDEMPOTENCY_TTL_SECONDS", "86400")),
+            safety_margin_seconds=float(env.get("SAFETY_MARGIN_SECONDS", "2")),
+            backoff_base_seconds=float(env.get("BACKOFF_BASE_SECONDS", "0.25")),
+            backoff_cap_seconds=float(env.get("BACKOFF_CAP_SECONDS", "4")),
+            max_attempts=max(int(env.get("TWILIO_MAX_ATTEMPTS", "4")), 1),
+            send_lease_seconds=float(env["SEND_LEASE_SECONDS"])
+            if env.get("SEND_LEASE_SECONDS")
+            else None,
         )
 
 

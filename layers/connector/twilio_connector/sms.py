@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,15 +19,25 @@ from twilio_connector.config import (
 )
 from twilio_connector.errors import (
     CATALOGUE,
+    CONFLICT,
+    GATEWAY_TIMEOUT,
     INVALID_INPUT,
     MISSING_INPUT,
     ConnectorError,
 )
+from twilio_connector.ledger import Claim, Decision, SendLedger, request_key
 from twilio_connector.observability import logger, metrics
 from twilio_connector.phone import parse_recipients, validate_sender
 from twilio_connector.redaction import mask_phone
 from twilio_connector.rendering import load_variables, render
-from twilio_connector.twilio_api import get_client, to_resource, twilio_errors
+from twilio_connector.twilio_api import (
+    MIN_CALL_SECONDS,
+    OutcomeUnknown,
+    call_twilio,
+    get_client,
+    time_left,
+    to_resource,
+)
 
 #: Twilio's limit on a message body (https://www.twilio.com/docs/api/errors/21617).
 MAX_BODY_CHARS = 1600
@@ -46,6 +58,7 @@ class SendSmsRequest:
     status_callback: str | None = None
     send_at: datetime | None = None
     validity_period: int | None = None
+    idempotency_key: str | None = None
     fail_on_error: bool = True  # applied by connector_action(tolerant_flag="failOnError")
 
     @classmethod
@@ -87,6 +100,7 @@ class SendSmsRequest:
             status_callback=inputs.url(event, "statusCallback"),
             send_at=send_at,
             validity_period=inputs.integer(event, "validityPeriod", 1, 36000),
+            idempotency_key=inputs.text(event, "idempotencyKey", limit=512),
             fail_on_error=inputs.flag(event, "failOnError", default=True),
         )
 
@@ -115,19 +129,23 @@ def render_body(request: SendSmsRequest) -> str | None:
 
 
 def send_sms(request: SendSmsRequest) -> dict[str, Any]:
-    """Send the message to every recipient; raise, with every outcome, if any failed."""
+    """Send the message to every recipient, at most once per (request, recipient) however often
+    the request is retried; raise, with every outcome, if any recipient failed."""
     body = render_body(request)
     credentials = get_credentials()
     params = _create_params(request, credentials, body)
     client = get_client(credentials)
+    table = get_settings().idempotency_table
+    sender = Sender(
+        client, params, SendLedger(table) if table else None, _request_key(request, params)
+    )
 
     messages: list[dict[str, Any]] = []
     sent: list[tuple[int, str, dict[str, Any]]] = []
     failed: list[_RecipientFailed] = []
     for index, to in enumerate(request.recipients):
         try:
-            with twilio_errors():
-                resource = to_resource(client.messages.create(to=to, **params))
+            resource = sender.send(to)
         except ConnectorError as error:
             failed.append(_RecipientFailed(index, to, error))
             logger.warning(
@@ -150,6 +168,122 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     if failed:
         raise _partial_failure(result, sent, failed, len(request.recipients))
     return result
+
+
+def _request_key(request: SendSmsRequest, params: dict[str, Any]) -> str:
+    normalised = {"recipients": request.recipients, **params}
+    return request_key(request.idempotency_key, normalised)
+
+
+#: How far back (seconds) reconciliation looks before a lost attempt, for clock differences.
+CLOCK_SKEW = 60
+#: Pages of the recipient's messages reconciliation reads at most.
+RECONCILE_PAGES = 5
+
+
+class Sender:
+    """Sends one request's message to its recipients through the ledger."""
+
+    def __init__(
+        self, client: Any, params: dict[str, Any], ledger: SendLedger | None, key: str
+    ) -> None:
+        self.client, self.params, self.ledger, self.key = client, params, ledger, key
+
+    def _create(self, to: str) -> dict[str, Any]:
+        return to_resource(
+            call_twilio(
+                lambda: self.client.messages.create(to=to, **self.params), changes_state=True
+            )
+        )
+
+    def send(self, to: str) -> dict[str, Any]:
+        if time_left() < MIN_CALL_SECONDS:
+            raise GATEWAY_TIMEOUT("The function's time ran out before this recipient's turn")
+        if self.ledger is None:
+            try:
+                return self._create(to)
+            except OutcomeUnknown as unknown:
+                raise unknown.error from None
+        claim = self.ledger.claim(self.key, to, self._lease())
+        if claim.decision is Decision.ADOPT:
+            assert claim.resource is not None
+            return claim.resource
+        if claim.decision is Decision.BUSY:
+            raise CONFLICT("Another invocation is sending this message to this recipient; retry")
+        if claim.decision is Decision.RECONCILE:
+            found = self.find_sent(to, claim.previous_attempt_at or 0)
+            if found is not None:
+                logger.info(
+                    "Adopted a message a lost attempt had sent", extra={"sid": found["sid"]}
+                )
+                self._record(claim, "sent", found)
+                return found
+        try:
+            resource = self._create(to)
+        except OutcomeUnknown as unknown:
+            try:  # one quick look; a retry of the whole request looks again, later
+                found = self.find_sent(to, time.time() - CLOCK_SKEW, attempts=1)
+            except ConnectorError:  # no time or no answer to ask now: the next attempt asks
+                found = None
+            if found is not None:
+                self._record(claim, "sent", found)
+                return found
+            self._record(claim, "unknown")  # the next attempt asks Twilio again before sending
+            raise unknown.error from None
+        except ConnectorError:
+            self._record(claim, "failed")
+            raise
+        self._record(claim, "sent", resource)
+        return resource
+
+    def _lease(self) -> float:
+        settings = get_settings()
+        if settings.send_lease_seconds is not None:
+            return settings.send_lease_seconds
+        return min(time_left(), 3 * (settings.connect_timeout + settings.read_timeout))
+
+    def _record(self, claim: Claim, status: str, resource: dict[str, Any] | None = None) -> None:
+        assert self.ledger is not None
+        try:
+            self.ledger.record(claim, status, resource)
+        except ConnectorError as error:
+            # the send itself is settled; a retry reconciles this recipient with Twilio
+            logger.error("Send outcome not recorded", extra={"code": error.code})
+
+    def find_sent(self, to: str, since: float, attempts: int = 0) -> dict[str, Any] | None:
+        """The message this request sent to ``to`` at or after ``since`` (epoch seconds), if
+        Twilio has it: the recipient's newest messages, read until they are older than that."""
+        api = self.client.api.v2010.account.messages
+        filters: dict[str, Any] = {"to": to, "page_size": 50}
+        if self.params.get("from_"):
+            filters["from_"] = self.params["from_"]
+        page = call_twilio(lambda: api.page(**filters), changes_state=False, attempts=attempts)
+        for _ in range(RECONCILE_PAGES):
+            for resource in map(to_resource, page):
+                created = parsedate_to_datetime(resource["date_created"]).timestamp()
+                if created < since - CLOCK_SKEW:
+                    return None
+                if self._same_message(resource):
+                    return resource
+            if not page.next_page_url:
+                return None
+            next_url = page.next_page_url
+            page = call_twilio(
+                lambda url=next_url: api.get_page(url), changes_state=False, attempts=attempts
+            )
+        return None
+
+    def _same_message(self, resource: dict[str, Any]) -> bool:
+        params = self.params
+        return (
+            resource.get("direction") == "outbound-api"
+            and (resource.get("body") or "") == (params.get("body") or "")
+            and (
+                resource.get("from") == params.get("from_")
+                if params.get("from_")
+                else resource.get("messaging_service_sid") == params.get("messaging_service_sid")
+            )
+        )
 
 
 def _create_params(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from email.utils import format_datetime
 from functools import lru_cache
@@ -12,12 +15,55 @@ from typing import TYPE_CHECKING, Any
 from twilio.http.http_client import TwilioHttpClient
 
 from twilio_connector.config import DEFAULT_API_URL, Credentials, get_credentials, get_settings
-from twilio_connector.errors import to_connector_error
+from twilio_connector.errors import (
+    GATEWAY_TIMEOUT,
+    SERVICE_UNAVAILABLE,
+    TOO_MANY_REQUESTS,
+    TWILIO_CONNECTION_ERROR,
+    ConnectorError,
+    to_connector_error,
+)
 from twilio_connector.observability import logger
 
 if TYPE_CHECKING:
     from twilio.http.response import Response
     from twilio.rest import Client
+
+
+#: When the current invocation must be done with Twilio (monotonic seconds), set per invocation
+#: from the Lambda context, less a safety margin. No call may outlive it.
+DEADLINE: ContextVar[float | None] = ContextVar("twilio_deadline", default=None)
+#: Below this many seconds left, a call is not started.
+MIN_CALL_SECONDS = 0.5
+
+
+def time_left() -> float:
+    deadline = DEADLINE.get()
+    return float("inf") if deadline is None else deadline - time.monotonic()
+
+
+@contextlib.contextmanager
+def deadline_from(context: Any) -> Iterator[None]:
+    """Bound every Twilio call of this invocation by the Lambda's remaining time."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        yield
+        return
+    margin = get_settings().safety_margin_seconds
+    token = DEADLINE.set(time.monotonic() + remaining() / 1000 - margin)
+    try:
+        yield
+    finally:
+        DEADLINE.reset(token)
+
+
+class OutcomeUnknown(Exception):
+    """A request that changes state (POST) may have reached Twilio, but no answer came back
+    (read timeout, connection dropped): whether it took effect is unknown."""
+
+    def __init__(self, error: ConnectorError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class ConnectorHttpClient(TwilioHttpClient):
@@ -44,15 +90,25 @@ class ConnectorHttpClient(TwilioHttpClient):
     ) -> Response:
         if self.api_url and url.startswith(DEFAULT_API_URL):
             url = self.api_url + url[len(DEFAULT_API_URL) :]
-        return super().request(
-            method, url, params, data, headers, auth, timeout or None, allow_redirects
-        )
+        left = time_left()
+        if left < MIN_CALL_SECONDS:
+            raise GATEWAY_TIMEOUT("The function's time ran out before Twilio could be called")
+        connect, read = self.timeout  # type: ignore[misc]
+        bounded = _Timeouts((min(connect, left), min(read, left)))
+        return super().request(method, url, params, data, headers, auth, bounded, allow_redirects)
 
     def log_request(self, kwargs: dict[str, Any]) -> None:
         logger.debug("Twilio request", extra={"method": kwargs["method"], "path": _path(kwargs)})
 
     def log_response(self, status_code: int, response: Any) -> None:
         logger.debug("Twilio response", extra={"status": status_code})
+
+
+class _Timeouts(tuple):
+    """(connect, read) for requests; comparable to a number, as twilio checks ``timeout <= 0``."""
+
+    def __le__(self, other: object) -> bool:
+        return min(self) <= other  # type: ignore[operator]
 
 
 def _path(kwargs: dict[str, Any]) -> str:
@@ -87,6 +143,58 @@ def twilio_errors() -> Iterator[None]:
         yield
     except Exception as exc:
         raise to_connector_error(exc) from exc
+
+
+#: Answers that mean "not done, try later": Twilio's concurrency limit and unavailability.
+RETRYABLE = (TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE)
+
+
+def call_twilio[T](call: Callable[[], T], *, changes_state: bool, attempts: int = 0) -> T:
+    """One Twilio call, retried with exponential backoff and full jitter while time is left,
+    ``attempts`` times at most (default ``TWILIO_MAX_ATTEMPTS``).
+
+    Retried: 429 / 20429 and 503 (Twilio did nothing), and a connection that could not be
+    opened. Never retried: any other 4xx. A request that changes state whose answer was lost
+    (read timeout, dropped connection) is not retried here but raises ``OutcomeUnknown``, for
+    the caller to find out from Twilio whether it took effect.
+    """
+    import requests
+
+    settings = get_settings()
+    attempts = attempts or settings.max_attempts
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except ConnectorError:
+            raise  # our own (the deadline)
+        except Exception as exc:
+            error = to_connector_error(exc)
+            not_sent = isinstance(exc, requests.ConnectTimeout) or _refused(exc)
+            lost = isinstance(error, TWILIO_CONNECTION_ERROR) and not not_sent
+            if lost and changes_state:
+                raise OutcomeUnknown(error) from exc
+            if not (isinstance(error, RETRYABLE) or not_sent or lost):
+                raise error from exc
+        attempt += 1
+        if attempt >= attempts:
+            raise error from None
+        pause = random.uniform(
+            0, min(settings.backoff_cap_seconds, settings.backoff_base_seconds * 2**attempt)
+        )
+        if time_left() - pause < MIN_CALL_SECONDS:
+            raise error from None
+        time.sleep(pause)
+
+
+def _refused(exc: BaseException) -> bool:
+    """The connection was refused: the request never left."""
+    import requests
+
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    text = repr(exc.args)
+    return "ConnectionRefusedError" in text or "NewConnectionError" in text
 
 
 def to_resource(instance: object) -> dict[str, Any]:

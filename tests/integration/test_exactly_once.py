@@ -1,0 +1,217 @@
+"""SEND_SMS sends each (request, recipient) at most once under retries, and never loses one."""
+
+import random
+import time
+from collections import Counter
+
+import pytest
+
+from tests.conftest import load_function, reset_layer_caches
+from tests.integration.helpers import expect_error
+
+A, B, C = "+14155550100", "+14155550101", "+14155550102"
+
+
+class Crash(BaseException):
+    """The process dies: not an Exception, so nothing in the function catches it."""
+
+
+@pytest.fixture
+def handler():
+    return load_function("send_sms").lambda_handler
+
+
+def count(emulator):
+    return Counter((m["body"], m["to"]) for m in emulator.messages.values())
+
+
+def test_the_same_request_twice_sends_once(aws, emulator, handler, lambda_context):
+    event = {"smsTo": [A, B], "smsBody": "Hello ${n}", "metadata": {"n": 1}}
+    first = handler(event, lambda_context)
+    again = handler(event, lambda_context)  # Step Functions' retry: the same input
+    assert again == first and len(emulator.messages) == 2
+
+
+def test_idempotency_key_decides(aws, emulator, handler, lambda_context):
+    handler({"smsTo": A, "smsBody": "one", "idempotencyKey": "exec-1/Notify"}, lambda_context)
+    handler({"smsTo": A, "smsBody": "one", "idempotencyKey": "exec-2/Notify"}, lambda_context)
+    assert count(emulator) == {("one", A): 2}  # two executions: two messages
+
+
+def test_retry_after_partial_failure_sends_only_to_the_rest(aws, emulator, handler, lambda_context):
+    event = {"smsTo": [A, B, C], "smsBody": "partial", "idempotencyKey": "exec-3/Notify"}
+    emulator.faults.fail_statuses = [0, 500]  # A goes through, B gets a 500, C goes through
+    body = expect_error(handler, lambda_context, event, "INTERNAL_SERVER_ERROR")
+    assert [f["index"] for f in body["failed"]] == [1]
+    requests_before = len(emulator.requests)
+    result = handler(event, lambda_context)  # the workflow retries
+    assert count(emulator) == {("partial", A): 1, ("partial", B): 1, ("partial", C): 1}
+    assert [m["to"] for m in result["messages"]] == [A, B, C]
+    assert len(emulator.requests) - requests_before == 1  # only the missing one was sent
+
+
+def test_crash_after_twilio_accepted_is_reconciled(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    from twilio_connector.ledger import SendLedger
+
+    monkeypatch.setenv("SEND_LEASE_SECONDS", "0")  # the crashed attempt's lease is over at once
+    reset_layer_caches()
+    real = SendLedger.record
+
+    def crash_when_recording_sent(self, claim, status, resource=None):
+        if status == "sent":
+            raise Crash
+        return real(self, claim, status, resource)
+
+    monkeypatch.setattr(SendLedger, "record", crash_when_recording_sent)
+    event = {"smsTo": A, "smsBody": "crash", "idempotencyKey": "exec-4/Notify"}
+    with pytest.raises(Crash):
+        handler(event, lambda_context)
+    assert len(emulator.messages) == 1  # Twilio has it; the ledger says "started"
+    monkeypatch.setattr(SendLedger, "record", real)
+    result = handler(event, lambda_context)
+    assert len(emulator.messages) == 1
+    assert result["messages"][0]["sid"] == next(iter(emulator.messages))
+    assert any(r["method"] == "GET" for r in emulator.requests)  # it asked Twilio first
+
+
+def test_lost_answer_is_reconciled_in_the_same_invocation(aws, emulator, handler, lambda_context):
+    emulator.faults.drop_after_store = 1
+    result = handler({"smsTo": A, "smsBody": "dropped"}, lambda_context)
+    assert len(emulator.messages) == 1
+    assert result["messages"][0]["sid"] == next(iter(emulator.messages))
+
+
+def test_read_timeout_after_store_is_reconciled(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    monkeypatch.setenv("TWILIO_READ_TIMEOUT", "0.3")
+    reset_layer_caches()
+    emulator.faults.hang_after_store, emulator.faults.hang_seconds = 1, 1.0
+    result = handler({"smsTo": A, "smsBody": "slow"}, lambda_context)
+    assert len(emulator.messages) == 1 and result["messages"][0]["body"] == "slow"
+
+
+def test_lost_request_that_never_arrived_is_sent_on_retry(aws, emulator, handler, lambda_context):
+    emulator.faults.drop_next = 1  # dropped before Twilio stored anything
+    event = {"smsTo": A, "smsBody": "never arrived"}
+    expect_error(handler, lambda_context, event, "TWILIO_CONNECTION_ERROR")
+    assert emulator.messages == {}
+    handler(event, lambda_context)  # the retry asks Twilio, finds nothing, sends
+    assert count(emulator) == {("never arrived", A): 1}
+
+
+def test_an_invocation_in_flight_is_not_doubled(aws, emulator, handler, lambda_context):
+    from twilio_connector.config import get_settings
+    from twilio_connector.ledger import SendLedger, request_key
+
+    key = request_key("exec-5/Notify", {})
+    SendLedger(get_settings().idempotency_table).claim(key, A, lease_seconds=60)
+    event = {"smsTo": A, "smsBody": "busy", "idempotencyKey": "exec-5/Notify"}
+    expect_error(handler, lambda_context, event, "CONFLICT")
+    assert emulator.messages == {}
+
+
+def test_time_running_out_is_a_catalogued_error(aws, emulator, handler, lambda_context):
+    lambda_context.remaining_ms = 2200  # 0.2 s after the safety margin: no call may start
+    body = expect_error(
+        handler, lambda_context, {"smsTo": [A, B], "smsBody": "late"}, "GATEWAY_TIMEOUT"
+    )
+    assert [f["code"] for f in body["failed"]] == ["GATEWAY_TIMEOUT", "GATEWAY_TIMEOUT"]
+    assert emulator.messages == {}
+
+
+def test_calls_never_outlive_the_invocation(aws, emulator, handler, lambda_context):
+    lambda_context.remaining_ms = 3000  # 1 s of budget, Twilio takes 5 s to answer
+    emulator.faults.latency = 5.0
+    started = time.monotonic()
+    expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "TWILIO_CONNECTION_ERROR")
+    assert time.monotonic() - started < 1.5
+
+
+def test_ledger_unavailable_sends_nothing(aws, emulator, handler, lambda_context, monkeypatch):
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "no-such-table")
+    reset_layer_caches()
+    expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, "SERVICE_UNAVAILABLE")
+    assert emulator.messages == {}
+
+
+# --- proof by fault injection ---------------------------------------------------------------
+FAULTS = [
+    ("none", lambda f: None),
+    ("latency", lambda f: setattr(f, "latency", 0.02)),
+    ("429", lambda f: setattr(f, "fail_statuses", [429, 429])),
+    ("503", lambda f: setattr(f, "fail_statuses", [503])),
+    ("500", lambda f: setattr(f, "fail_statuses", [500])),
+    ("drop before store", lambda f: setattr(f, "drop_next", 1)),
+    ("drop after store", lambda f: setattr(f, "drop_after_store", 1)),
+    (
+        "hang after store",
+        lambda f: (setattr(f, "hang_after_store", 1), setattr(f, "hang_seconds", 0.4)),
+    ),
+]
+
+
+def test_fault_injection_exactly_one_message_per_request_and_recipient(
+    aws, emulator, handler, lambda_context, monkeypatch, capsys
+):
+    from twilio_connector.ledger import SendLedger
+
+    monkeypatch.setenv("TWILIO_READ_TIMEOUT", "0.2")
+    monkeypatch.setenv("SEND_LEASE_SECONDS", "0")  # a crashed attempt's lease is over at once
+    reset_layer_caches()
+    rng = random.Random(20261124)
+    real_record = SendLedger.record
+    crash_next = {"armed": False}
+
+    def record(self, claim, status, resource=None):
+        if status == "sent" and crash_next["armed"]:
+            crash_next["armed"] = False
+            raise Crash  # Twilio accepted the message; the process dies before recording it
+        return real_record(self, claim, status, resource)
+
+    monkeypatch.setattr(SendLedger, "record", record)
+    requests_count, recipients_per_request = 250, 4
+    outcomes, faults_used, invocations = Counter(), Counter(), 0
+    for n in range(requests_count):
+        recipients = [f"+1415555{n % 100:02d}{r:02d}" for r in range(recipients_per_request)]
+        event = {"smsTo": recipients, "smsBody": f"request {n}", "idempotencyKey": f"exec-{n}"}
+        for _attempt in range(30):
+            name, inject = rng.choice(FAULTS)
+            faults_used[name] += 1
+            emulator.faults.latency, emulator.faults.fail_statuses = 0, []
+            inject(emulator.faults)
+            crash_next["armed"] = rng.random() < 0.1
+            invocations += 1
+            try:
+                handler(event, lambda_context)
+                outcomes["succeeded"] += 1
+                break
+            except Crash:
+                outcomes["crashed"] += 1
+            except Exception as exc:
+                outcomes[type(exc).__name__] += 1
+            # the workflow retries this request, sometimes twice in a row without a fault
+        else:
+            pytest.fail(f"request {n} never succeeded")
+        emulator.faults.drop_next = emulator.faults.drop_after_store = 0
+        emulator.faults.hang_after_store = 0
+    stored = count(emulator)
+    expected = {
+        (f"request {n}", f"+1415555{n % 100:02d}{r:02d}")
+        for n in range(requests_count)
+        for r in range(recipients_per_request)
+    }
+    duplicates = sum(c - 1 for c in stored.values() if c > 1)
+    missing = len(expected - set(stored))
+    with capsys.disabled():
+        print(
+            f"\nfault injection: {len(expected)} (request, recipient) pairs, {invocations} "
+            f"invocations, outcomes {dict(outcomes)}, faults {dict(faults_used)}; "
+            f"Twilio stored {sum(stored.values())} messages: {duplicates} duplicates, "
+            f"{missing} missing"
+        )
+    assert len(expected) >= 1000
+    assert duplicates == 0 and missing == 0 and set(stored) == expected
+    assert outcomes["crashed"] > 0 and outcomes["succeeded"] == requests_count
