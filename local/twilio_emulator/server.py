@@ -135,6 +135,7 @@ class TwilioEmulator:
         self.requests: list[dict[str, Any]] = []  # every API request: method, path, query, form
         self._lock = threading.Lock()
         self._in_flight = 0
+        self.max_in_flight = 0  # the most API requests answered at once, since the last reset
         #: Final status of messages to a number, for status callbacks: to -> (status, error code).
         self.delivery_outcomes: dict[str, tuple[str, int | None]] = {}
         self.webhook_deliveries: list[dict[str, Any]] = []  # every webhook sent, and its answer
@@ -181,6 +182,7 @@ class TwilioEmulator:
             self.requests.clear()
             self.delivery_outcomes.clear()
             self.webhook_deliveries.clear()
+            self.max_in_flight = 0
 
     # --- the resource ----------------------------------------------------------------------------
     def create_message(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:
@@ -646,6 +648,7 @@ class _Handler(BaseHTTPRequestHandler):
             status = faults.fail_statuses.pop(0) if faults.fail_statuses else None
             error = faults.fail_errors.pop(0) if faults.fail_errors else None
             emulator._in_flight += 1
+            emulator.max_in_flight = max(emulator.max_in_flight, emulator._in_flight)
             over_cap = faults.max_concurrency and emulator._in_flight > faults.max_concurrency
             latency = faults.latency
         try:

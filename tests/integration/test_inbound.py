@@ -471,3 +471,20 @@ def test_logs_hold_no_token_and_no_full_number(inbound, handler, lambda_context,
     assert "SMS received" in output
     for secret in (TEST_AUTH_TOKEN, SENDER, "Order Number 12345"):
         assert secret not in output
+
+
+def test_a_delivery_already_in_progress_is_a_conflict(
+    inbound, handler, lambda_context, monkeypatch
+):
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+    )
+
+    module = load_function("inbound_sms")
+
+    def in_progress(message, context=None):
+        raise IdempotencyAlreadyInProgressError("same MessageSid, being processed")
+
+    monkeypatch.setattr(module, "receive_sms", in_progress)
+    answer = handler(load_event("inbound_sms"), lambda_context)
+    assert answer["statusCode"] == 409 and inbound.events() == []

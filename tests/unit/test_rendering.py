@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from twilio_connector import rendering
+from twilio_connector import freemarker
 from twilio_connector.errors import (
     INVALID_INPUT,
     TEMPLATE_METADATA_ERROR,
@@ -168,7 +168,7 @@ def test_render_caps_end_in_a_template_error(template):
 
 
 def test_render_time_is_capped(monkeypatch):
-    monkeypatch.setattr(rendering, "RENDER_SECONDS", 0.05)
+    monkeypatch.setattr(freemarker, "RENDER_SECONDS", 0.05)
     big = list(range(3000))
     with pytest.raises(TEMPLATE_READ_ERROR, match="to render"):
         render("<#list big as a><#list big as b>${b?c?length}</#list></#list>", {"big": big})

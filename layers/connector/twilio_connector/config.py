@@ -42,6 +42,8 @@ class Settings:
     backoff_cap_seconds: float = 4.0
     send_lease_seconds: float | None = None
     max_attempts: int = 4
+    send_concurrency: int = 50
+    max_result_bytes: int = 262144
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -68,6 +70,9 @@ class Settings:
             backoff_base_seconds=float(env.get("BACKOFF_BASE_SECONDS", "0.25")),
             backoff_cap_seconds=float(env.get("BACKOFF_CAP_SECONDS", "4")),
             max_attempts=max(int(env.get("TWILIO_MAX_ATTEMPTS", "4")), 1),
+            # Twilio's default account concurrency limit is 100 requests; leave room for others.
+            send_concurrency=max(int(env.get("SEND_CONCURRENCY", "50")), 1),
+            max_result_bytes=int(env.get("MAX_RESULT_BYTES", "262144")),
             send_lease_seconds=float(env["SEND_LEASE_SECONDS"])
             if env.get("SEND_LEASE_SECONDS")
             else None,

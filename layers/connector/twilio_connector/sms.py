@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
+import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -39,6 +42,8 @@ from twilio_connector.twilio_api import (
     to_resource,
 )
 
+#: Outcomes listed in an error message (Step Functions keeps 32 KiB of an error's cause).
+MAX_LISTED = 50
 #: Twilio's limit on a message body (https://www.twilio.com/docs/api/errors/21617).
 MAX_BODY_CHARS = 1600
 MAX_MEDIA = 10
@@ -143,31 +148,62 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     messages: list[dict[str, Any]] = []
     sent: list[tuple[int, str, dict[str, Any]]] = []
     failed: list[_RecipientFailed] = []
-    for index, to in enumerate(request.recipients):
-        try:
-            resource = sender.send(to)
-        except ConnectorError as error:
-            failed.append(_RecipientFailed(index, to, error))
+    for index, (to, outcome) in enumerate(
+        zip(request.recipients, _send_all(sender, request.recipients), strict=True)
+    ):
+        if isinstance(outcome, ConnectorError):
+            failed.append(_RecipientFailed(index, to, outcome))
             logger.warning(
-                "SMS not sent", extra={"to": mask_phone(to), "code": error.code, "index": index}
+                "SMS not sent", extra={"to": mask_phone(to), "code": outcome.code, "index": index}
             )
             continue
-        messages.append(resource)
-        sent.append((index, to, resource))
+        messages.append(outcome)
+        sent.append((index, to, outcome))
         logger.info(
-            "SMS sent", extra={"to": mask_phone(to), "sid": resource.get("sid"), "index": index}
+            "SMS sent", extra={"to": mask_phone(to), "sid": outcome.get("sid"), "index": index}
         )
 
     metrics.add_metric(name="SmsSent", unit=MetricUnit.Count, value=len(sent))
     if failed:
         metrics.add_metric(name="SmsFailed", unit=MetricUnit.Count, value=len(failed))
-    result = {
-        "smsResult": {resource["sid"]: to for _, to, resource in sent},
-        "messages": messages,
-    }
+    result = _fitted(
+        {"smsResult": {resource["sid"]: to for _, to, resource in sent}, "messages": messages}
+    )
     if failed:
         raise _partial_failure(result, sent, failed, len(request.recipients))
     return result
+
+
+def _send_all(sender: Sender, recipients: list[str]) -> list[dict[str, Any] | ConnectorError]:
+    """Every recipient's message or error, in input order; up to ``SEND_CONCURRENCY`` at once.
+    Each worker runs in a copy of this context, so the invocation's deadline bounds it too."""
+
+    def one(to: str) -> dict[str, Any] | ConnectorError:
+        try:
+            return sender.send(to)
+        except ConnectorError as error:
+            return error
+
+    workers = min(get_settings().send_concurrency, len(recipients))
+    if workers <= 1:
+        return [one(to) for to in recipients]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send") as pool:
+        # the context is copied here, in the invocation's thread, once per recipient
+        futures = [pool.submit(contextvars.copy_context().run, one, to) for to in recipients]
+        return [future.result() for future in futures]
+
+
+#: Fields kept per message when the full resources would not fit in a Step Functions state.
+COMPACT_FIELDS = ("sid", "to", "from", "status", "date_created", "error_code")
+
+
+def _fitted(result: dict[str, Any]) -> dict[str, Any]:
+    """The result, with ``messages`` reduced to their key fields (and ``messagesCompacted``)
+    when the full resources would pass ``MAX_RESULT_BYTES`` (256 KiB: a state's payload)."""
+    if len(json.dumps(result)) <= get_settings().max_result_bytes:
+        return result
+    compact = [{k: m.get(k) for k in COMPACT_FIELDS} for m in result["messages"]]
+    return {**result, "messages": compact, "messagesCompacted": True}
 
 
 def _request_key(request: SendSmsRequest, params: dict[str, Any]) -> str:
@@ -328,22 +364,30 @@ def _partial_failure(
     failed: list[_RecipientFailed],
     total: int,
 ) -> ConnectorError:
-    """The error raised when some recipients failed: the code of the first failure, the outcome
-    of each recipient (numbers masked: this message is logged by the Lambda runtime)."""
+    """The error raised when some recipients failed: the code of the first failure, and the
+    outcomes of the recipients (numbers masked: this message is logged by the Lambda runtime;
+    at most ``MAX_LISTED`` of each kind, with the counts)."""
     first = failed[0].error
+    several = total > 1
     error = CATALOGUE[first.code](
         f"{len(failed)} of {total} recipient(s) failed: {first.message}"
-        if total > 1
+        if several
         else first.message,
         **{k: v for k, v in first.details.items() if k in ("twilioCode", "status", "moreInfo")},
+        sentCount=len(sent) if several else None,
+        failedCount=len(failed) if several else None,
         sent=[
             {"index": index, "to": mask_phone(to), "sid": resource.get("sid")}
-            for index, to, resource in sent
+            for index, to, resource in sent[:MAX_LISTED]
         ]
         or None,
-        failed=[{"index": f.index, "to": mask_phone(f.to), **f.error.to_dict()} for f in failed]
-        if total > 1
+        failed=[
+            {"index": f.index, "to": mask_phone(f.to), **f.error.to_dict()}
+            for f in failed[:MAX_LISTED]
+        ]
+        if several
         else None,
+        listsTruncated=True if max(len(sent), len(failed)) > MAX_LISTED else None,
     )
     error.partial_result = result
     error.errors = [{"index": f.index, "to": f.to, **f.error.to_dict()} for f in failed]

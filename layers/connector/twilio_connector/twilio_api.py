@@ -72,10 +72,21 @@ class ConnectorHttpClient(TwilioHttpClient):
     Its request log lines are replaced: twilio's own would log query strings (phone numbers).
     """
 
-    def __init__(self, connect_timeout: float, read_timeout: float, api_url: str | None) -> None:
+    def __init__(
+        self, connect_timeout: float, read_timeout: float, api_url: str | None, pool_size: int
+    ) -> None:
+        from requests.adapters import HTTPAdapter
+
         super().__init__(pool_connections=True)
         self.timeout = (connect_timeout, read_timeout)  # type: ignore[assignment]
         self.api_url = api_url
+        # One keep-alive connection per concurrent sender (twilio's default pool holds
+        # cpu_count + 4, and a bulk send would open a new TLS connection for each request).
+        # urllib3's pool is thread-safe; the session is shared by the senders.
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
+        assert self.session is not None
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     def request(
         self,
@@ -122,7 +133,7 @@ def _client_for(credentials: Credentials) -> Client:
 
     settings = get_settings()
     http_client = ConnectorHttpClient(
-        settings.connect_timeout, settings.read_timeout, settings.api_url
+        settings.connect_timeout, settings.read_timeout, settings.api_url, settings.send_concurrency
     )
     if credentials.api_key and credentials.api_secret:
         username, password = credentials.api_key, credentials.api_secret

@@ -39,21 +39,12 @@ def verify_twilio_signature(
 
 def webhook_resolver() -> APIGatewayRestResolver:
     """A resolver that checks every request's signature and answers errors as HTTP statuses."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-    )
-
     app = APIGatewayRestResolver()
     app.use(middlewares=[verify_twilio_signature])
 
     @app.exception_handler(InvalidWebhook)
     def invalid(error: InvalidWebhook) -> Response:
         return Response(400, content_types.TEXT_PLAIN, str(error))
-
-    @app.exception_handler(IdempotencyAlreadyInProgressError)
-    def in_progress(error: Exception) -> Response:
-        # the same MessageSid is being processed right now: that delivery will answer Twilio
-        return Response(409, content_types.TEXT_PLAIN, "Already in progress")
 
     @app.exception_handler(ConnectorError)
     def connector_error(error: ConnectorError) -> Response:
@@ -62,6 +53,10 @@ def webhook_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response:
+        # (matched by name: importing powertools' idempotency package loads boto3 at cold start)
+        if type(error).__name__ == "IdempotencyAlreadyInProgressError":
+            # the same MessageSid is being processed right now: that delivery answers Twilio
+            return Response(409, content_types.TEXT_PLAIN, "Already in progress")
         # e.g. neither EventBridge nor the dead-letter queue took the event: answering 500 makes
         # Twilio call the number's fallback URL, and the idempotency record is released
         logger.exception("Webhook failed", extra={"code": "UNKNOWN_ERROR"})
