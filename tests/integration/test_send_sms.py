@@ -197,7 +197,7 @@ def test_one_failing_recipient_does_not_stop_the_others(aws, emulator, handler, 
     event = {"smsTo": [A, "+15005550003", B, "+15005550004"], "smsBody": "x"}
     body = expect_error(handler, lambda_context, event, "INVALID_REGION_TO_PHONE_NUMBER_ERROR")
 
-    assert [m["to"] for m in emulator.messages.values()] == [A, B]
+    assert sorted(m["to"] for m in emulator.messages.values()) == [A, B]
     assert body["message"].startswith("2 of 4 recipient(s) failed")
     assert [s["index"] for s in body["sent"]] == [0, 2]
     assert all(s["sid"].startswith("SM") for s in body["sent"])
@@ -396,11 +396,11 @@ def test_busy_answers_until_time_runs_out(
 ):
     monkeypatch.setenv("TWILIO_MAX_ATTEMPTS", "100000")  # only the time bounds the retries
     emulator.faults.fail_statuses = [status] * 10_000
-    lambda_context.remaining_ms = 3500  # 1.5 s of budget after the 2 s safety margin
+    lambda_context.remaining_ms = 4000  # 2 s of budget after the 2 s safety margin
     started = time.monotonic()
     body = expect_error(handler, lambda_context, {"smsTo": A, "smsBody": "x"}, code)
     assert time.monotonic() - started < 3.0 and body["status"] == status
-    assert len(emulator.requests) > 4 and emulator.messages == {}
+    assert len(emulator.requests) > 3 and emulator.messages == {}
 
 
 def test_busy_answers_are_retried_a_bounded_number_of_times(aws, emulator, handler, lambda_context):
