@@ -51,8 +51,16 @@ test: lint validate build unit
 demo: $(STAMP)
 	$(BIN)/python -m local.demo
 
-bench: $(STAMP)
-	$(BIN)/python -m local.bench
+# Cold starts are measured in an interpreter holding only the layer's requirements, as in Lambda
+# (the dev environment carries the SAM CLI's dependencies, which make boto3 heavier to import).
+LAMBDA_VENV := .venv-lambda
+$(LAMBDA_VENV)/.installed: layers/connector/requirements.txt
+	@test -x $(LAMBDA_VENV)/bin/python || $(PYTHON_BOOT) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r layers/connector/requirements.txt
+	@touch $@
+
+bench: $(STAMP) $(LAMBDA_VENV)/.installed
+	$(BIN)/python -m local.bench --lambda-python $(LAMBDA_VENV)/bin/python
 
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .ruff_cache $(LAMBDA_VENV)

@@ -12,8 +12,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     args = parser.parse_args()
-    emulator = TwilioEmulator(args.host, args.port).start()
+    emulator = TwilioEmulator(args.host, args.port)
+    emulator.faults.latency = args.latency
+    emulator.start()
     print(f"Twilio emulator on {emulator.url} (account {TEST_ACCOUNT_SID})", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -74,6 +74,11 @@ _GSM7 = set(
 )
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # a bulk send opens many connections at once
+    daemon_threads = True
+
+
 class TwilioApiError(Exception):
     def __init__(self, status: int, code: int, message: str) -> None:
         super().__init__(message)
@@ -141,7 +146,7 @@ class TwilioEmulator:
         self.webhook_deliveries: list[dict[str, Any]] = []  # every webhook sent, and its answer
         self._callbacks: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
         self._callback_thread = threading.Thread(target=self._deliver_callbacks, daemon=True)
-        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server = _Server((host, port), _Handler)
         self._server.daemon_threads = True
         self._server.emulator = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None

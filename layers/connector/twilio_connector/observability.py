@@ -7,10 +7,14 @@ Service name and metrics namespace come from ``POWERTOOLS_SERVICE_NAME`` and
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.tracing.base import BaseProvider
 
 from twilio_connector.redaction import redact_text
 
@@ -22,6 +26,42 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
         return redact_text(super().serialize(log))
 
 
+class _NoSegment:
+    """A subsegment that records nothing (annotations, metadata, exceptions)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
+class _NoTracing(BaseProvider):
+    """The provider of a disabled Tracer: powertools' default loads the X-Ray SDK (~0.3 s of
+    cold start) even when tracing is off."""
+
+    @contextlib.contextmanager
+    def in_subsegment(self, name: str = "", **kwargs: Any) -> Iterator[_NoSegment]:
+        yield _NoSegment()
+
+    @contextlib.asynccontextmanager
+    async def in_subsegment_async(self, name: str = "", **kwargs: Any) -> Any:
+        yield _NoSegment()
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        return None
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        return None
+
+    def patch(self, modules: Any) -> None:
+        return None
+
+    def patch_all(self) -> None:
+        return None
+
+
+def _tracing_disabled() -> bool:
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in ("1", "true", "yes")
+
+
 logger = Logger(logger_formatter=RedactingFormatter())
-tracer = Tracer()
+tracer = Tracer(provider=_NoTracing(), disabled=True) if _tracing_disabled() else Tracer()
 metrics = Metrics()

@@ -1,0 +1,454 @@
+"""``make bench``: bulk send, cold start and the inbound warm path, with ratios measured in one run.
+
+Twilio is the emulator in its own process with a fixed latency per request (``--latency``,
+default 50 ms); AWS is moto in server mode in its own process. Every figure below is measured
+in this run; nothing is taken from elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from local.lambda_loader import LAYER, ROOT, load_event, load_function
+from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+
+sys.path.insert(0, str(LAYER))  # the functions' layer, as Lambda mounts it
+
+SECRET_ID = "twilio-connector/credentials"
+SECRET = {
+    "TWILIO_ACCOUNT": TEST_ACCOUNT_SID,
+    "TWILIO_TOKEN": TEST_AUTH_TOKEN,
+    "TWILIO_FROM": MAGIC_FROM,
+}
+TARGETS = {
+    "bulk vs sequential": 50.0,
+    "bulk vs raw floor": 0.8,
+    "cold start vs import-only": 1.1,
+    "peak RSS MB": 100.0,
+    "inbound req/s": 1000.0,
+}
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@contextlib.contextmanager
+def process(args: list[str], port: int) -> Iterator[str]:
+    child = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        child.terminate()
+        child.wait(10)
+
+
+class Context:
+    function_name = "bench"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    aws_request_id = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def environment(moto: str, twilio: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": moto,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "TWILIO_API_URL": twilio,
+        "TWILIO_SECRET_ID": SECRET_ID,
+        "POWERTOOLS_SERVICE_NAME": "twilio-connector",
+        "POWERTOOLS_METRICS_NAMESPACE": "TwilioConnector",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+
+
+def reset_layer() -> None:
+    from aws_lambda_powertools.utilities import parameters
+
+    from twilio_connector import aws, config, twilio_api
+
+    parameters.clear_caches()
+    parameters.base.DEFAULT_PROVIDERS.clear()
+    config.get_settings.cache_clear()
+    twilio_api._client_for.cache_clear()
+    aws.clear_clients()
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """The functions' log and metric lines go nowhere while timing (they are stdout writes)."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        from twilio_connector.observability import logger
+
+        previous = logger.registered_handler.setStream(sink)
+        try:
+            yield
+        finally:
+            logger.registered_handler.setStream(previous)
+
+
+def timed(work: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+# --- 1. bulk send --------------------------------------------------------------------------------
+def url_rewriting_client(twilio: str) -> Any:
+    """What a user writes by hand: twilio.rest.Client with its default HTTP client (only the
+    base URL points at the emulator)."""
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    class ToEmulator(TwilioHttpClient):
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            return super().request(
+                method, url.replace("https://api.twilio.com", twilio), *args, **kwargs
+            )
+
+    return Client(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, http_client=ToEmulator())
+
+
+def bulk(twilio: str, recipients: list[str], with_ledger: bool) -> float:
+    os.environ["SEND_CONCURRENCY"] = os.environ.get("BENCH_CONCURRENCY", "50")
+    if with_ledger:
+        os.environ["IDEMPOTENCY_TABLE"] = "bench-idempotency"
+    else:
+        os.environ.pop("IDEMPOTENCY_TABLE", None)
+    reset_layer()
+    handler = load_function("send_sms").lambda_handler
+    event = {
+        "smsTo": recipients,
+        "smsBody": f"Bulk {time.time()} for ${{name}}",
+        "metadata": {"name": "you"},
+    }
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        result.update(handler(event, Context()))
+
+    with quiet():
+        seconds = timed(run)
+    assert len(result["smsResult"]) == len(recipients), "not every message was sent"
+    return seconds
+
+
+def sequential(twilio: str, recipients: list[str]) -> float:
+    client = url_rewriting_client(twilio)
+
+    def run() -> None:
+        for to in recipients:
+            client.messages.create(to=to, from_=MAGIC_FROM, body="Bulk for you")
+
+    return timed(run)
+
+
+def raw_floor(twilio: str, recipients: list[str], concurrency: int) -> float:
+    """The same POSTs from a pooled raw HTTP client at the same concurrency: what the network
+    and Twilio (here, its emulator) allow at best."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(pool_maxsize=concurrency))
+    url = f"{twilio}/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/Messages.json"
+
+    def post(to: str) -> None:
+        answer = session.post(
+            url,
+            data={"To": to, "From": MAGIC_FROM, "Body": "Bulk for you"},
+            auth=(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN),
+            timeout=30,
+        )
+        answer.raise_for_status()
+
+    def run() -> None:
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(post, recipients))
+
+    return timed(run)
+
+
+# --- 2. cold start -------------------------------------------------------------------------------
+CONNECTOR_COLD = """
+import resource, sys, time
+sys.path.insert(0, {root!r})
+from local.lambda_loader import load_function
+handler = load_function("send_sms").lambda_handler
+class Context:
+    function_name = "bench"; memory_limit_in_mb = 256; aws_request_id = "cold"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    def get_remaining_time_in_millis(self): return 30000
+result = handler({{"smsTo": "+14155550100", "smsBody": "Hello ${{n}}", "metadata": {{"n": 1}}}}, Context())
+assert result["messages"][0]["sid"].startswith("SM")
+print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+IMPORT_ONLY_COLD = """
+import resource, sys
+import boto3
+import jinja2
+import twilio.rest
+from twilio.http.http_client import TwilioHttpClient
+secret = boto3.client("secretsmanager").get_secret_value(SecretId={secret!r})["SecretString"]
+class ToEmulator(TwilioHttpClient):
+    def request(self, method, url, *args, **kwargs):
+        return super().request(method, url.replace("https://api.twilio.com", {twilio!r}), *args, **kwargs)
+client = twilio.rest.Client({account!r}, {token!r}, http_client=ToEmulator())
+body = jinja2.Template("Hello {{{{ n }}}}").render(n=1)
+message = client.messages.create(to="+14155550100", from_={sender!r}, body=body)
+assert message.sid.startswith("SM")
+print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
+def cold(code: str, env: dict[str, str], python: str = sys.executable) -> tuple[float, float]:
+    started = time.perf_counter()
+    run = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if run.returncode:
+        raise RuntimeError(run.stderr[-2000:])
+    rss_kb = next(
+        int(line.split()[1]) for line in run.stderr.splitlines() if line.startswith("RSS")
+    )
+    return seconds, rss_kb / 1024
+
+
+# --- 3. inbound warm path ------------------------------------------------------------------------
+class StubBus:
+    """EventBridge that accepts every entry (the bus is not what is measured)."""
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"} for _ in Entries]}
+
+
+def inbound(requests: int) -> list[float]:
+    os.environ.pop("IDEMPOTENCY_TABLE", None)
+    os.environ["SMS_TRIGGERS"] = json.dumps(
+        [
+            {
+                "name": "order-number",
+                "pattern": "Order Number (?<orderNumber>.+)",
+                "echo": "Your reference number is ${orderNumber}",
+            }
+        ]
+    )
+    reset_layer()
+    from twilio_connector import inbound as inbound_module
+    from twilio_connector import publishing, triggers
+
+    triggers.load_triggers.cache_clear()
+    inbound_module._idempotent_receive.cache_clear()
+    handler = load_function("inbound_sms").lambda_handler
+    stub, original = StubBus(), publishing.aws_client
+    publishing.aws_client = lambda service: stub  # the stubbed bus
+    event = load_event("inbound_sms")
+    latencies: list[float] = []
+    try:
+        with quiet():
+            answer = handler(event, Context())
+            assert "Your reference number is 12345" in answer["body"], answer
+            for _ in range(requests):
+                started = time.perf_counter()
+                handler(event, Context())
+                latencies.append(time.perf_counter() - started)
+    finally:
+        publishing.aws_client = original
+    return latencies
+
+
+# --- the run ---------------------------------------------------------------------------------------
+def machine() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency", type=float, default=0.05, help="emulator latency, seconds")
+    parser.add_argument("--recipients", type=int, default=1000)
+    parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--inbound-requests", type=int, default=3000)
+    parser.add_argument(
+        "--lambda-python",
+        default=str(ROOT / ".venv-lambda" / "bin" / "python"),
+        help="an interpreter with only the layer's requirements, as in Lambda (cold starts)",
+    )
+    args = parser.parse_args()
+    concurrency = int(os.environ.get("BENCH_CONCURRENCY", "50"))
+    twilio_port, moto_port = free_port(), free_port()
+    emulator = [
+        sys.executable,
+        "-m",
+        "local.twilio_emulator",
+        "--port",
+        str(twilio_port),
+        "--latency",
+        str(args.latency),
+    ]
+    moto = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)]
+    with process(emulator, twilio_port) as twilio, process(moto, moto_port) as moto_url:
+        env = environment(moto_url, twilio)
+        os.environ.update(env)
+        import boto3
+
+        boto3.client("secretsmanager").create_secret(
+            Name=SECRET_ID, SecretString=json.dumps(SECRET)
+        )
+        boto3.client("dynamodb").create_table(
+            TableName="bench-idempotency",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        recipients = [f"+1415{n:07d}" for n in range(args.recipients)]
+        print(f"machine: {machine()}")
+        print(
+            f"Twilio emulator latency {args.latency * 1000:.0f} ms per request; "
+            f"{args.recipients} recipients; concurrency {concurrency}\n"
+        )
+
+        print("1. bulk send ...", flush=True)
+        raw = raw_floor(twilio, recipients, concurrency)
+        connector = bulk(twilio, recipients, with_ledger=False)
+        ledger = bulk(twilio, recipients, with_ledger=True)
+        loop = sequential(twilio, recipients)
+
+        print("2. cold start ...", flush=True)
+        child_env = {**os.environ, **env, "PYTHONPATH": f"{LAYER}:{ROOT}"}
+        child_env.pop("IDEMPOTENCY_TABLE", None)
+        connector_code = CONNECTOR_COLD.format(root=str(ROOT))
+        baseline_code = IMPORT_ONLY_COLD.format(
+            secret=SECRET_ID,
+            twilio=twilio,
+            account=TEST_ACCOUNT_SID,
+            token=TEST_AUTH_TOKEN,
+            sender=MAGIC_FROM,
+        )
+        runs: dict[str, list[tuple[float, float]]] = {"connector": [], "import-only": []}
+        for _ in range(args.cold_runs):  # interleaved, so both meet the same machine state
+            runs["connector"].append(cold(connector_code, child_env, args.lambda_python))
+            runs["import-only"].append(cold(baseline_code, child_env, args.lambda_python))
+        cold_connector = statistics.median(r[0] for r in runs["connector"])
+        cold_baseline = statistics.median(r[0] for r in runs["import-only"])
+        rss_connector = max(r[1] for r in runs["connector"])
+        rss_baseline = max(r[1] for r in runs["import-only"])
+        rss_line = "import resource, sys; print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+        xray = statistics.median(
+            cold("import aws_xray_sdk.core; " + rss_line, child_env, args.lambda_python)[0]
+            for _ in range(3)
+        )
+        interpreter = statistics.median(
+            cold(rss_line, child_env, args.lambda_python)[0] for _ in range(3)
+        )
+
+        print("3. inbound warm path ...", flush=True)
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+        latencies = inbound(args.inbound_requests)
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+        per_second = len(latencies) / sum(latencies)
+        p50 = statistics.median(latencies) * 1000
+        p99 = statistics.quantiles(latencies, n=100)[98] * 1000
+
+    n = args.recipients
+    rows = [
+        (
+            "bulk: connector handler (no ledger)",
+            f"{connector:.2f} s",
+            f"{n / connector:,.0f} msg/s",
+        ),
+        ("bulk: connector handler (ledger on moto)", f"{ledger:.2f} s", f"{n / ledger:,.0f} msg/s"),
+        ("bulk: raw pooled HTTP floor", f"{raw:.2f} s", f"{n / raw:,.0f} msg/s"),
+        ("bulk: sequential twilio Client loop", f"{loop:.2f} s", f"{n / loop:,.0f} msg/s"),
+        (
+            "cold start: connector (import + secret + send)",
+            f"{cold_connector * 1000:.0f} ms",
+            f"peak RSS {rss_connector:.0f} MB",
+        ),
+        (
+            "cold start: import-only baseline",
+            f"{cold_baseline * 1000:.0f} ms",
+            f"peak RSS {rss_baseline:.0f} MB",
+        ),
+        ("  (python interpreter alone)", f"{interpreter * 1000:.0f} ms", ""),
+        (
+            "  (import aws_xray_sdk.core, Tracing Active)",
+            f"{(xray - interpreter) * 1000:+.0f} ms",
+            "",
+        ),
+        (
+            "inbound warm path, one core",
+            f"{per_second:,.0f} req/s",
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms",
+        ),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print()
+    for name, first, second in rows:
+        print(f"{name:<{width}}  {first:>12}  {second}")
+    ratios = {
+        "bulk vs sequential": loop / connector,
+        "bulk vs raw floor": raw / connector,
+        "bulk (ledger) vs sequential": loop / ledger,
+        "bulk (ledger) vs raw floor": raw / ledger,
+        "cold start vs import-only": cold_connector / cold_baseline,
+        "peak RSS MB": rss_connector,
+        "inbound req/s": per_second,
+    }
+    print("\nratio / figure                     measured   target")
+    for name, value in ratios.items():
+        target = TARGETS.get(name)
+        if target is None:
+            verdict, shown = "", ""
+        else:
+            lower_is_better = name in ("cold start vs import-only", "peak RSS MB")
+            ok = value <= target if lower_is_better else value >= target
+            verdict = "met" if ok else "MISSED"
+            shown = f"{'<=' if lower_is_better else '>='} {target:g}"
+        print(f"{name:<32} {value:>10.2f}   {shown:<8} {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
