@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from local.lambda_loader import LAYER, ROOT, load_event, load_function
+from local.resources import create_idempotency_table, reset_layer_caches
 from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 sys.path.insert(0, str(LAYER))  # the functions' layer, as Lambda mounts it
@@ -94,18 +95,6 @@ def environment(moto: str, twilio: str) -> dict[str, str]:
     }
 
 
-def reset_layer() -> None:
-    from aws_lambda_powertools.utilities import parameters
-
-    from twilio_connector import aws, config, twilio_api
-
-    parameters.clear_caches()
-    parameters.base.DEFAULT_PROVIDERS.clear()
-    config.get_settings.cache_clear()
-    twilio_api._client_for.cache_clear()
-    aws.clear_clients()
-
-
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
     """The functions' log and metric lines go nowhere while timing (they are stdout writes)."""
@@ -147,7 +136,7 @@ def bulk(twilio: str, recipients: list[str], with_ledger: bool) -> float:
         os.environ["IDEMPOTENCY_TABLE"] = "bench-idempotency"
     else:
         os.environ.pop("IDEMPOTENCY_TABLE", None)
-    reset_layer()
+    reset_layer_caches()
     handler = load_function("send_sms").lambda_handler
     event = {
         "smsTo": recipients,
@@ -265,12 +254,9 @@ def inbound(requests: int) -> list[float]:
             }
         ]
     )
-    reset_layer()
-    from twilio_connector import inbound as inbound_module
-    from twilio_connector import publishing, triggers
+    reset_layer_caches()
+    from twilio_connector import publishing
 
-    triggers.load_triggers.cache_clear()
-    inbound_module._idempotent_receive.cache_clear()
     handler = load_function("inbound_sms").lambda_handler
     stub, original = StubBus(), publishing.aws_client
     publishing.aws_client = lambda service: stub  # the stubbed bus
@@ -336,12 +322,7 @@ def main() -> int:
         boto3.client("secretsmanager").create_secret(
             Name=SECRET_ID, SecretString=json.dumps(SECRET)
         )
-        boto3.client("dynamodb").create_table(
-            TableName="bench-idempotency",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_idempotency_table("bench-idempotency")
         recipients = [f"+1415{n:07d}" for n in range(args.recipients)]
         print(f"machine: {machine()}")
         print(

@@ -22,6 +22,7 @@ from typing import Any
 
 from local.apigw import ApiGatewayAdapter
 from local.lambda_loader import load_event, load_function
+from local.resources import create_event_capture, create_idempotency_table, drain
 from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TwilioEmulator
 
 SECRET_ID = "twilio-connector/credentials"
@@ -87,35 +88,10 @@ def create_resources() -> str:
     rule sending the connector's events to a queue the demo reads. Returns that queue's URL."""
     import boto3
 
-    boto3.client("dynamodb").create_table(
-        TableName="idempotency",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_idempotency_table("idempotency")
     sqs = boto3.client("sqs")
     os.environ["DEAD_LETTER_QUEUE_URL"] = sqs.create_queue(QueueName="inbound-dlq")["QueueUrl"]
-    events_url = sqs.create_queue(QueueName="connector-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])
-    bridge = boto3.client("events")
-    bridge.put_rule(Name="sms-events", EventPattern=json.dumps({"source": ["twilio.connector"]}))
-    bridge.put_targets(
-        Rule="sms-events", Targets=[{"Id": "q", "Arn": arn["Attributes"]["QueueArn"]}]
-    )
-    return events_url
-
-
-def read_events(queue_url: str) -> list[dict]:
-    import boto3
-
-    sqs, events = boto3.client("sqs"), []
-    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
-        "Messages", []
-    ):
-        for message in messages:
-            events.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return events
+    return create_event_capture("connector-events")
 
 
 def create_secret() -> None:
@@ -212,7 +188,7 @@ def main() -> int:
 
         emulator.drain_callbacks()
         print("\nSMS_STATUS_CHANGED events (Twilio's status callbacks, via POST /status)")
-        statuses = read_events(events_queue)
+        statuses = drain(events_queue)
         for event in statuses:
             detail = event["detail"]
             print(f"  {detail['messageSid']}  {detail['status']}")
@@ -222,7 +198,7 @@ def main() -> int:
         answer = emulator.deliver_incoming(f"{api.url}/sms", text, from_="+14155550199")
         print(f"  HTTP {answer['status']} {answer['content_type']}")
         print(f"  reply    {answer['body']}")
-        received = [e for e in read_events(events_queue) if e["detail-type"] == "SMS_RECEIVED"]
+        received = [e for e in drain(events_queue) if e["detail-type"] == "SMS_RECEIVED"]
         for event in received:
             print(f"  event    {event['detail-type']} from {event['source']}:")
             print(f"           {json.dumps(event['detail'])}")

@@ -31,6 +31,12 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 from local.lambda_loader import load_event, load_function  # noqa: E402
+from local.resources import (  # noqa: E402
+    create_event_capture,
+    create_idempotency_table,
+    drain,
+    reset_layer_caches,
+)
 from local.twilio_emulator import (  # noqa: E402
     MAGIC_FROM,
     TEST_ACCOUNT_SID,
@@ -70,20 +76,6 @@ def emulator(emulator_server: TwilioEmulator) -> Iterator[TwilioEmulator]:
     emulator_server.reset()
 
 
-def reset_layer_caches() -> None:
-    from aws_lambda_powertools.utilities import parameters
-
-    from twilio_connector import aws, config, inbound, triggers, twilio_api
-
-    parameters.clear_caches()
-    parameters.base.DEFAULT_PROVIDERS.clear()
-    config.get_settings.cache_clear()
-    twilio_api._client_for.cache_clear()
-    aws.clear_clients()
-    triggers.load_triggers.cache_clear()
-    inbound._idempotent_receive.cache_clear()
-
-
 @pytest.fixture(autouse=True)
 def _fresh_layer_caches() -> Iterator[None]:
     reset_layer_caches()
@@ -108,13 +100,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, emulator: TwilioEmulator) -> Iterator[o
     with mock_aws():
         client = boto3.client("secretsmanager")
         client.create_secret(Name=os.environ["TWILIO_SECRET_ID"], SecretString=json.dumps(SECRET))
-        table = template_resource("IdempotencyTable")
-        boto3.client("dynamodb").create_table(
-            TableName="idempotency",
-            AttributeDefinitions=table["AttributeDefinitions"],
-            KeySchema=table["KeySchema"],
-            BillingMode=table["BillingMode"],
-        )
+        create_idempotency_table("idempotency")  # as template.yaml defines it
         monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
         yield client
 
@@ -128,7 +114,7 @@ def twilio_spec() -> dict:
     return json.loads(SPEC.read_text())
 
 
-__all__ = ["load_event", "load_function"]
+__all__ = ["load_event", "load_function", "reset_layer_caches"]
 
 
 ORDER_TRIGGER = {
@@ -139,30 +125,14 @@ ORDER_TRIGGER = {
 }
 
 
-def template_resource(logical_id: str) -> dict:
-    """A resource's properties as template.yaml defines them (tests build moto's from these)."""
-    from tests.unit.test_template import load_template
-
-    return load_template()["Resources"][logical_id]["Properties"]
-
-
 @pytest.fixture
 def inbound(aws, monkeypatch: pytest.MonkeyPatch):
     """The inbound function's AWS resources in moto, built from template.yaml's definitions, and
     a queue receiving every event the connector puts on the bus."""
     import boto3
 
-    sqs = boto3.client("sqs")
-    dlq_url = sqs.create_queue(QueueName="inbound-dlq")["QueueUrl"]
-    events_url = sqs.create_queue(QueueName="bus-events")["QueueUrl"]
-    events_arn = sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    bridge = boto3.client("events")
-    bridge.put_rule(
-        Name="connector-events", EventPattern=json.dumps({"source": ["twilio.connector"]})
-    )
-    bridge.put_targets(Rule="connector-events", Targets=[{"Id": "queue", "Arn": events_arn}])
+    dlq_url = boto3.client("sqs").create_queue(QueueName="inbound-dlq")["QueueUrl"]
+    events_url = create_event_capture("bus-events")
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq_url)
     monkeypatch.setenv("EVENT_BUS_NAME", "default")
     monkeypatch.setenv("SMS_TRIGGERS", json.dumps([ORDER_TRIGGER]))
@@ -170,24 +140,12 @@ def inbound(aws, monkeypatch: pytest.MonkeyPatch):
 
     class Inbound:
         def events(self) -> list[dict]:
-            return _drain(sqs, events_url)
+            return drain(events_url)
 
         def dead_letters(self) -> list[dict]:
-            return _drain(sqs, dlq_url)
+            return drain(dlq_url)
 
     return Inbound()
-
-
-def _drain(sqs, url: str) -> list[dict]:
-    received: list[dict] = []
-    while True:
-        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        messages = answer.get("Messages", [])
-        if not messages:
-            return received
-        for message in messages:
-            received.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 @pytest.fixture

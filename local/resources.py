@@ -1,0 +1,67 @@
+"""The AWS resources template.yaml creates, made in moto (tests, demo, bench), and the reset of
+the layer's per-environment caches (what a new Lambda execution environment starts without)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+CONNECTOR_SOURCE = "twilio.connector"
+
+
+def idempotency_table_definition() -> dict[str, Any]:
+    """``IdempotencyTable``'s key schema as template.yaml declares it."""
+    from local.template import load_template
+
+    properties = load_template()["Resources"]["IdempotencyTable"]["Properties"]
+    return {key: properties[key] for key in ("AttributeDefinitions", "KeySchema", "BillingMode")}
+
+
+def create_idempotency_table(name: str) -> None:
+    import boto3
+
+    boto3.client("dynamodb").create_table(TableName=name, **idempotency_table_definition())
+
+
+def create_event_capture(queue_name: str) -> str:
+    """A rule on the default bus sending the connector's events to a new queue; its URL."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    bridge = boto3.client("events")
+    bridge.put_rule(
+        Name=f"{queue_name}-rule", EventPattern=json.dumps({"source": [CONNECTOR_SOURCE]})
+    )
+    bridge.put_targets(Rule=f"{queue_name}-rule", Targets=[{"Id": "q", "Arn": arn["QueueArn"]}])
+    return url
+
+
+def drain(queue_url: str) -> list[dict]:
+    """Every message waiting on a queue, as JSON, removed from it."""
+    import boto3
+
+    sqs, received = boto3.client("sqs"), []
+    while messages := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+    ).get("Messages", []):
+        for message in messages:
+            received.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return received
+
+
+def reset_layer_caches() -> None:
+    """Forget the secret, settings, clients and triggers, as a new execution environment would."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from twilio_connector import aws, config, inbound, triggers, twilio_api
+
+    parameters.clear_caches()
+    parameters.base.DEFAULT_PROVIDERS.clear()
+    config.get_settings.cache_clear()
+    twilio_api._client_for.cache_clear()
+    aws.clear_clients()
+    triggers.load_triggers.cache_clear()
+    inbound._idempotent_receive.cache_clear()
