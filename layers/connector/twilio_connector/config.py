@@ -44,6 +44,7 @@ class Settings:
     max_attempts: int = 4
     send_concurrency: int = 50
     max_result_bytes: int = 262144
+    task_token_ttl_seconds: int = 7 * 86400
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,6 +74,7 @@ class Settings:
             # Twilio's default account concurrency limit is 100 requests; leave room for others.
             send_concurrency=max(int(env.get("SEND_CONCURRENCY", "50")), 1),
             max_result_bytes=int(env.get("MAX_RESULT_BYTES", "262144")),
+            task_token_ttl_seconds=int(env.get("TASK_TOKEN_TTL_SECONDS", str(7 * 86400))),
             send_lease_seconds=float(env["SEND_LEASE_SECONDS"])
             if env.get("SEND_LEASE_SECONDS")
             else None,

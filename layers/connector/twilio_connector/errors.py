@@ -203,6 +203,13 @@ TWILIO_CODES: dict[int, type[ConnectorError]] = {
     21620: INVALID_REQUEST_ERROR,  # invalid media URL
     21623: INVALID_REQUEST_ERROR,  # too many media
     21910: INVALID_REQUEST_ERROR,  # invalid From/To pair (channels)
+    # delivery failures, reported by status callbacks (ErrorCode)
+    30003: INVALID_TO_PHONE_NUMBER_ERROR,  # unreachable destination handset
+    30005: INVALID_TO_PHONE_NUMBER_ERROR,  # unknown destination handset
+    30006: INVALID_TO_PHONE_NUMBER_ERROR,  # landline or unreachable carrier
+    30004: PERMISSION_DENIED_ERROR,  # message blocked
+    30007: PERMISSION_DENIED_ERROR,  # carrier filtered it
+    30034: PERMISSION_DENIED_ERROR,  # unregistered A2P 10DLC number
 }
 
 #: HTTP statuses with a catalogue name.
@@ -238,7 +245,7 @@ def error_for_twilio(status: int | None, twilio_code: int | None) -> type[Connec
         return INVALID_REQUEST_ERROR
     if status is not None and status >= 500:
         return INTERNAL_SERVER_ERROR
-    return UNKNOWN_ERROR
+    return UNKNOWN_ERROR  # e.g. an undelivered message's error code we do not know
 
 
 def to_connector_error(exc: BaseException) -> ConnectorError:

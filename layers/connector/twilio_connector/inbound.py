@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from twilio_connector import task_tokens
 from twilio_connector.config import get_settings
 from twilio_connector.errors import ConnectorError
 from twilio_connector.observability import logger, metrics
@@ -96,6 +97,9 @@ def _receive(message: dict[str, str]) -> str:
         },
     )
     reply = MessagingResponse()
+    task_tokens.on_reply(
+        message, [{"trigger": m.trigger.name, "matchGroups": m.groups} for m in matches]
+    )
     if not matches:
         return str(reply)
     details = [_received_detail(match, message) for match in matches]
@@ -175,3 +179,4 @@ def receive_status(params: dict[str, str]) -> None:
             }
         )
     logger.info("SMS status", extra={"messageSid": sid, "status": status})
+    task_tokens.on_status(detail)

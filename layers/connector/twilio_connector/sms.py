@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from twilio_connector import inputs
+from twilio_connector import inputs, task_tokens
 from twilio_connector.config import (
     MESSAGING_SERVICE_SID,
     Credentials,
@@ -26,6 +26,7 @@ from twilio_connector.errors import (
     GATEWAY_TIMEOUT,
     INVALID_INPUT,
     MISSING_INPUT,
+    SERVICE_UNAVAILABLE,
     ConnectorError,
 )
 from twilio_connector.ledger import Claim, Decision, SendLedger, request_key
@@ -64,6 +65,8 @@ class SendSmsRequest:
     send_at: datetime | None = None
     validity_period: int | None = None
     idempotency_key: str | None = None
+    task_token: str | None = None
+    wait_for: str = "delivery"
     fail_on_error: bool = True  # applied by connector_action(tolerant_flag="failOnError")
 
     @classmethod
@@ -106,8 +109,24 @@ class SendSmsRequest:
             send_at=send_at,
             validity_period=inputs.integer(event, "validityPeriod", 1, 36000),
             idempotency_key=inputs.text(event, "idempotencyKey", limit=512),
+            task_token=_task_token(event, recipients),
+            wait_for=_wait_for(event),
             fail_on_error=inputs.flag(event, "failOnError", default=True),
         )
+
+
+def _task_token(event: dict[str, Any], recipients: list[str]) -> str | None:
+    token = inputs.text(event, "taskToken", limit=4096)
+    if token is not None and len(recipients) != 1:
+        raise INVALID_INPUT("taskToken waits on one message: give one recipient", field="smsTo")
+    return token
+
+
+def _wait_for(event: dict[str, Any]) -> str:
+    wait_for = inputs.text(event, "waitFor", limit=16) or task_tokens.DELIVERY
+    if wait_for not in task_tokens.WAIT_KINDS:
+        raise INVALID_INPUT("waitFor must be delivery or reply", field="waitFor")
+    return wait_for
 
 
 def inputs_metadata(event: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +190,24 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     )
     if failed:
         raise _partial_failure(result, sent, failed, len(request.recipients))
+    if request.task_token:
+        _park(request, messages[0])
     return result
+
+
+def _park(request: SendSmsRequest, message: dict[str, Any]) -> None:
+    """A ``.waitForTaskToken`` send: the execution resumes on delivery or on the reply."""
+    if request.task_token is None:
+        return
+    sid = message["sid"]
+    subject = request.recipients[0] if request.wait_for == task_tokens.REPLY else sid
+    try:
+        task_tokens.park(request.wait_for, subject, request.task_token, {"messageSid": sid})
+    except Exception as exc:
+        raise SERVICE_UNAVAILABLE(
+            "The message was sent but its task token could not be kept; the execution would "
+            "wait in vain"
+        ) from exc
 
 
 def _send_all(sender: Sender, recipients: list[str]) -> list[dict[str, Any] | ConnectorError]:

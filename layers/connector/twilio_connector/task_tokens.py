@@ -1,0 +1,158 @@
+"""Send and wait: Step Functions task tokens parked until Twilio reports the outcome.
+
+SEND_SMS with ``taskToken`` (a ``.waitForTaskToken`` task) parks the token in the idempotency
+table with a TTL: under the message SID to wait for its delivery, or under the recipient to wait
+for their reply. The inbound function resumes the execution: ``SendTaskSuccess`` when the message
+is delivered or the recipient answers, ``SendTaskFailure`` with the catalogued code when it
+failed or went undelivered. A token Step Functions no longer knows (the state timed out, or the
+execution ended) is logged and dropped, never retried.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from twilio_connector.aws import aws_client
+from twilio_connector.config import get_settings
+from twilio_connector.errors import UNKNOWN_ERROR, error_for_twilio
+from twilio_connector.observability import logger, metrics
+from twilio_connector.redaction import mask_phone
+
+DELIVERY, REPLY = "delivery", "reply"
+WAIT_KINDS = (DELIVERY, REPLY)
+FINAL_FAILURES = ("failed", "undelivered")
+#: Step Functions' answers for a token it no longer waits on.
+GONE = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
+
+
+def _key(kind: str, subject: str) -> str:
+    return f"task#{kind}#{subject}"
+
+
+def park(kind: str, subject: str, token: str, context: dict[str, Any]) -> None:
+    """Keep ``token`` until the delivery of message ``subject`` / the reply of ``subject``.
+    If the message's final status already came, resume at once."""
+    settings = get_settings()
+    if not settings.idempotency_table:
+        raise RuntimeError("IDEMPOTENCY_TABLE is not set: a task token has nowhere to wait")
+    expires = int(time.time()) + settings.task_token_ttl_seconds
+    aws_client("dynamodb").put_item(
+        TableName=settings.idempotency_table,
+        Item={
+            "id": {"S": _key(kind, subject)},
+            "token": {"S": token},
+            "context": {"S": json.dumps(context)},
+            "expiration": {"N": str(expires)},
+        },
+    )
+    if kind == DELIVERY:
+        final = _take("final", subject)
+        if final is not None:
+            parked = _take(DELIVERY, subject)
+            if parked is not None:  # (else the status callback resumed it meanwhile)
+                _finish(parked[0], final[1])
+
+
+def _take(kind: str, subject: str) -> tuple[str, dict[str, Any]] | None:
+    """The token parked for ``subject``, removed so that only one delivery resumes it."""
+    table = get_settings().idempotency_table
+    if not table:
+        return None
+    answer = aws_client("dynamodb").delete_item(
+        TableName=table, Key={"id": {"S": _key(kind, subject)}}, ReturnValues="ALL_OLD"
+    )
+    item = answer.get("Attributes")
+    if not item or int(item.get("expiration", {}).get("N", "0")) < time.time():
+        return None
+    return item["token"]["S"], json.loads(item.get("context", {}).get("S", "{}"))
+
+
+def _resume(token: str, *, output: dict[str, Any] | None = None, error: Any = None) -> bool:
+    from botocore.exceptions import ClientError
+
+    client = aws_client("stepfunctions")
+    try:
+        if error is None:
+            client.send_task_success(taskToken=token, output=json.dumps(output))
+        else:
+            client.send_task_failure(taskToken=token, error=error.code, cause=str(error)[:32768])
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code not in GONE:
+            raise
+        logger.warning("Task token no longer waited on: dropped", extra={"reason": code})
+        metrics.add_metric(name="TaskTokenExpired", unit=MetricUnit.Count, value=1)
+        return False
+    metrics.add_metric(name="TaskResumed", unit=MetricUnit.Count, value=1)
+    return True
+
+
+def on_status(detail: dict[str, Any]) -> None:
+    """A status callback: resume a delivery wait on the final status. A final status that comes
+    before its token was parked (a fast delivery) is kept for ``park`` to find."""
+    status = detail["status"]
+    if status != "delivered" and status not in FINAL_FAILURES:
+        return
+    parked = _take(DELIVERY, detail["messageSid"])
+    if parked is None:
+        _remember_final(detail)
+        return
+    token, _ = parked
+    _finish(token, detail)
+
+
+def _remember_final(detail: dict[str, Any]) -> None:
+    table = get_settings().idempotency_table
+    if table:
+        aws_client("dynamodb").put_item(
+            TableName=table,
+            Item={
+                "id": {"S": _key("final", detail["messageSid"])},
+                "token": {"S": "-"},
+                "context": {"S": json.dumps(detail)},
+                "expiration": {"N": str(int(time.time()) + 3600)},
+            },
+        )
+
+
+def _finish(token: str, detail: dict[str, Any]) -> None:
+    status = detail["status"]
+    if status == "delivered":
+        _resume(token, output=detail)
+    else:
+        code = detail.get("errorCode")
+        error_class = error_for_twilio(None, code) if code else UNKNOWN_ERROR
+        error = error_class(
+            f"The message was {status}" + (f" (Twilio error {code})" if code else ""),
+            twilioCode=code,
+            messageSid=detail["messageSid"],
+            status=status,
+        )
+        _resume(token, error=error)
+    logger.info(
+        "Delivery wait resumed", extra={"messageSid": detail["messageSid"], "status": status}
+    )
+
+
+def on_reply(message: dict[str, str], matches: list[dict[str, Any]]) -> None:
+    """An inbound message: resume the wait for a reply from its sender, if any."""
+    parked = _take(REPLY, message["from"])
+    if parked is None:
+        return
+    token, context = parked
+    _resume(
+        token,
+        output={
+            "body": message["body"],
+            "from": message["from"],
+            "to": message["to"],
+            "messageSid": message["messageSid"],
+            "inReplyTo": context.get("messageSid"),
+            "matches": matches,
+        },
+    )
+    logger.info("Reply wait resumed", extra={"from": mask_phone(message["from"])})
