@@ -94,6 +94,20 @@ def create_resources() -> str:
     return create_event_capture("connector-events")
 
 
+def watch_task_callbacks() -> list[tuple[str, dict]]:
+    """Step Functions (moto) takes the callbacks; this lists them as the connector makes them."""
+    from twilio_connector.aws import aws_client
+
+    calls: list[tuple[str, dict]] = []
+    client = aws_client("stepfunctions")
+    for operation in ("SendTaskSuccess", "SendTaskFailure"):
+        client.meta.events.register(
+            f"before-parameter-build.sfn.{operation}",
+            lambda params, model, **kwargs: calls.append((model.name, params)),
+        )
+    return calls
+
+
 def create_secret() -> None:
     import boto3
 
@@ -193,6 +207,23 @@ def main() -> int:
             detail = event["detail"]
             print(f"  {detail['messageSid']}  {detail['status']}")
 
+        print("\nSEND AND WAIT  SEND_SMS with a taskToken (a .waitForTaskToken state)")
+        resumed = watch_task_callbacks()
+        token = "demo-task-token-" + "x" * 24
+        waiting, error = invoke(
+            send_sms,
+            {"smsTo": "+14155550123", "smsBody": "Your code ships today", "taskToken": token},
+        )
+        if waiting is None:
+            print(f"  FAILED   {type(error).__name__}: {error}")
+            return 1
+        print(f"  sent     {waiting['messages'][0]['sid']}; the execution waits")
+        emulator.drain_callbacks()
+        for operation, params in resumed:
+            status = json.loads(params.get("output") or "{}").get("status")
+            print(f"  {operation}(taskToken={params['taskToken'][:16]}..., status={status})")
+        read_later = drain(events_queue)  # the status events of this send
+
         text = "Order Number 12345"
         print(f'\nINBOUND   the emulator delivers "{text}" from +14155550199 to POST /sms')
         answer = emulator.deliver_incoming(f"{api.url}/sms", text, from_="+14155550199")
@@ -206,7 +237,8 @@ def main() -> int:
         stored = len(emulator.messages)
         print(f"\nThe emulator stored {stored} message(s) and {len(emulator.calls)} call(s).")
         print("Stopping moto, the emulator and the local API.")
-        ok = len(listed) == 2 and len(statuses) == 4 and len(received) == 1
+        ok = len(listed) == 2 and len(statuses) == 4 and len(received) == 1 and len(resumed) == 1
+        ok = ok and len(read_later) == 2
         return 0 if ok and "Your reference number is 12345" in answer["body"] else 1
 
 
