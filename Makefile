@@ -13,12 +13,13 @@ STAMP := $(VENV)/.installed
 # sam build finds python3.13 on PATH: the venv's interpreter.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv lint validate build test unit demo bench clean
+.PHONY: help venv lint validate build test unit demo bench fuzz clean
 
 help:
 	@echo "make demo   run the connector offline (moto + Twilio emulator) and print the result"
 	@echo "make test   ruff, sam validate --lint, sam build, pytest"
 	@echo "make bench  benchmarks (not part of make test)"
+	@echo "make fuzz   10,000 fuzzed events per handler (make test runs a small profile)"
 
 $(STAMP): requirements-dev.txt layers/connector/requirements.txt
 	@if [ -z "$(PYTHON_BOOT)" ]; then echo "python3.13 not found (install it, or set PYTHON_BOOT=/path/to/python3.13)" >&2; exit 1; fi
@@ -61,6 +62,9 @@ $(LAMBDA_VENV)/.installed: layers/connector/requirements.txt
 
 bench: $(STAMP) $(LAMBDA_VENV)/.installed
 	$(BIN)/python -m local.bench --lambda-python $(LAMBDA_VENV)/bin/python
+
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -q -p no:logging -p no:cacheprovider
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache $(LAMBDA_VENV)

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from twilio_connector.inbound import inbound_message, receive_sms, receive_status
 from twilio_connector.observability import logger, metrics, tracer
 from twilio_connector.triggers import load_triggers
-from twilio_connector.webhook_api import params, twiml, webhook_resolver
+from twilio_connector.webhook_api import params, resolve, twiml, webhook_resolver
 
 load_triggers()  # a malformed SMS_TRIGGERS fails the cold start, with its reason
 app = webhook_resolver()
@@ -29,4 +29,4 @@ def status_callback() -> Response:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -71,3 +71,10 @@ def twiml(body: str) -> Response:
 
 def params(app: APIGatewayRestResolver) -> dict[str, str]:
     return form_params(app.current_event.raw_event)
+
+
+def resolve(app: APIGatewayRestResolver, event: object, context: object) -> dict:
+    """``app.resolve``, and a 400 for anything that is not an API Gateway proxy event."""
+    if not isinstance(event, dict) or not isinstance(event.get("requestContext"), dict):
+        return {"statusCode": 400, "headers": {"Content-Type": "text/plain"}, "body": "Bad Request"}
+    return app.resolve(event, context)

@@ -1,0 +1,102 @@
+"""Every handler, fed valid, near-valid and hostile events: every outcome is a success or a
+catalogued error code (the webhook: an HTTP answer), never a crash, a hang or a leak."""
+
+import time
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from twilio.request_validator import RequestValidator
+
+from local.apigw import proxy_event
+from local.sample_events import HOST
+from local.twilio_emulator import TEST_AUTH_TOKEN
+from tests.conftest import load_function
+from tests.fuzz import strategies as fuzz
+from tests.fuzz.conftest import OUTCOMES
+from twilio_connector.errors import CATALOGUE
+
+SLOWEST_SECONDS = 15  # a send with retries inside the deadline; nothing may hang past it
+
+
+def outcome_of(handler, event, context) -> str:
+    started = time.monotonic()
+    try:
+        result = handler(event, context)
+        outcome = "ok" if isinstance(result, dict) else "UNHANDLED"
+    except Exception as exc:  # the point: which exceptions can come out
+        outcome = type(exc).__name__ if type(exc).__name__ in CATALOGUE else "UNHANDLED"
+    assert time.monotonic() - started < SLOWEST_SECONDS, "a handler hung"
+    return outcome
+
+
+def check(name: str, outcome: str) -> None:
+    OUTCOMES[name][outcome] += 1
+    assert outcome != "UNHANDLED"
+
+
+@pytest.mark.parametrize(
+    ("action", "strategy"),
+    [
+        ("send_sms", fuzz.send_sms_events),
+        ("get_sms", fuzz.get_sms_events),
+        ("list_sms", fuzz.list_sms_events),
+        ("make_call", fuzz.make_call_events),
+    ],
+)
+def test_actions(aws, emulator, lambda_context, action, strategy):
+    handler = load_function(action).lambda_handler
+
+    @given(event=strategy)
+    def run(event):
+        check(action, outcome_of(handler, event, lambda_context))
+
+    run()
+
+
+def signed_form(path: str, params: dict) -> dict:
+    url = f"https://{HOST}/Prod{path}"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Host": HOST,
+        "X-Forwarded-Proto": "https",
+        "X-Twilio-Signature": RequestValidator(TEST_AUTH_TOKEN).compute_signature(url, params),
+    }
+    return proxy_event("POST", path, headers, urlencode(params))
+
+
+webhook_events = st.one_of(
+    fuzz.webhook_forms.map(lambda p: ("signed /sms", signed_form("/sms", p))),
+    fuzz.status_forms.map(lambda p: ("signed /status", signed_form("/status", p))),
+    fuzz.raw_bodies.map(
+        lambda b: (
+            "forged",
+            proxy_event("POST", "/sms", {"Host": HOST, "X-Twilio-Signature": "x"}, b),
+        )
+    ),
+    fuzz.hostile.map(lambda h: ("not an event", h)),
+)
+
+
+def test_webhook(inbound, lambda_context):
+    handler = load_function("inbound_sms").lambda_handler
+
+    @given(case=webhook_events)
+    def run(case):
+        kind, event = case
+        started = time.monotonic()
+        try:
+            answer = handler(event, lambda_context)
+            status = answer.get("statusCode") if isinstance(answer, dict) else None
+            outcome = (
+                f"HTTP {status}" if status in (200, 204, 400, 403, 404, 405, 409) else "UNHANDLED"
+            )
+        except Exception:  # a defect, whatever the input
+            outcome = "UNHANDLED"
+        assert time.monotonic() - started < SLOWEST_SECONDS
+        if kind == "forged":
+            assert outcome == "HTTP 403", outcome
+        check("inbound_sms", outcome)
+
+    run()
