@@ -45,6 +45,7 @@ class Settings:
     send_concurrency: int = 50
     max_result_bytes: int = 262144
     task_token_ttl_seconds: int = 7 * 86400
+    log_message_bodies: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -75,6 +76,8 @@ class Settings:
             send_concurrency=max(int(env.get("SEND_CONCURRENCY", "50")), 1),
             max_result_bytes=int(env.get("MAX_RESULT_BYTES", "262144")),
             task_token_ttl_seconds=int(env.get("TASK_TOKEN_TTL_SECONDS", str(7 * 86400))),
+            # a debug switch: message bodies are personal data and stay out of logs by default
+            log_message_bodies=env.get("LOG_MESSAGE_BODIES", "false").lower() == "true",
             send_lease_seconds=float(env["SEND_LEASE_SECONDS"])
             if env.get("SEND_LEASE_SECONDS")
             else None,

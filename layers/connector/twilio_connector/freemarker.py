@@ -42,6 +42,9 @@ MAX_OUTPUT_CHARS = 20_000
 MAX_VALUE_CHARS = 20_000
 MAX_SEQUENCE_ITEMS = 10_000
 MAX_NESTING = 40
+#: Compile-time caps: compiling costs grow with the expressions, before any render cap applies.
+MAX_CONSTRUCTS = 100  # interpolations and directives in one template
+MAX_TOKENS = 1000  # expression tokens in one template
 RENDER_SECONDS = 0.5
 
 
@@ -62,6 +65,10 @@ class _TemplateDataError(Exception):
 
 class _RenderLimitError(Exception):
     """A render cap was exceeded (becomes TEMPLATE_READ_ERROR)."""
+
+
+class _TooLarge(Exception):
+    """Over the compile caps (becomes TEMPLATE_READ_ERROR)."""
 
 
 class _SyntaxError(Exception):
@@ -377,7 +384,16 @@ def _compile(source: str) -> _Compiled:
         positions.append(at)
         return f"S.mark({len(positions) - 1})"
 
+    budget = {"constructs": 0, "tokens": 0}
+
     def expression(tokens: list[_Token], end: int) -> str:
+        budget["constructs"] += 1
+        budget["tokens"] += len(tokens)
+        if budget["constructs"] > MAX_CONSTRUCTS or budget["tokens"] > MAX_TOKENS:
+            raise _TooLarge(
+                f"The template has more than {MAX_CONSTRUCTS} expressions or {MAX_TOKENS} "
+                "expression tokens"
+            )
         return _Parser(tokens, source, const, loops, end).parse()
 
     pos = 0
@@ -456,6 +472,8 @@ def render_template(template: str, variables: Mapping[str, Any]) -> str:
     """Render a template already checked by :func:`twilio_connector.rendering.render`."""
     try:
         compiled = _compile(template)
+    except _TooLarge as exc:
+        raise TEMPLATE_READ_ERROR(str(exc)) from None
     except _SyntaxError as exc:
         line, col = _line_col(template, exc.pos)
         raise TEMPLATE_SYNTAX_ERROR(

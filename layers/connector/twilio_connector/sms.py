@@ -156,6 +156,8 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     """Send the message to every recipient, at most once per (request, recipient) however often
     the request is retried; raise, with every outcome, if any recipient failed."""
     body = render_body(request)
+    if get_settings().log_message_bodies:
+        logger.debug("SMS body (LOG_MESSAGE_BODIES is on)", extra={"body": body})
     credentials = get_credentials()
     params = _create_params(request, credentials, body)
     client = get_client(credentials)
