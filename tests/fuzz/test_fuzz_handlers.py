@@ -2,16 +2,13 @@
 catalogued error code (the webhook: an HTTP answer), never a crash, a hang or a leak."""
 
 import time
-from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from twilio.request_validator import RequestValidator
 
 from local.apigw import proxy_event
-from local.sample_events import HOST
-from local.twilio_emulator import TEST_AUTH_TOKEN
+from local.sample_events import HOST, signed_event
 from tests.conftest import load_function
 from tests.fuzz import strategies as fuzz
 from tests.fuzz.conftest import OUTCOMES
@@ -55,20 +52,9 @@ def test_actions(aws, emulator, lambda_context, action, strategy):
     run()
 
 
-def signed_form(path: str, params: dict) -> dict:
-    url = f"https://{HOST}/Prod{path}"
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Host": HOST,
-        "X-Forwarded-Proto": "https",
-        "X-Twilio-Signature": RequestValidator(TEST_AUTH_TOKEN).compute_signature(url, params),
-    }
-    return proxy_event("POST", path, headers, urlencode(params))
-
-
 webhook_events = st.one_of(
-    fuzz.webhook_forms.map(lambda p: ("signed /sms", signed_form("/sms", p))),
-    fuzz.status_forms.map(lambda p: ("signed /status", signed_form("/status", p))),
+    fuzz.webhook_forms.map(lambda p: ("signed /sms", signed_event("/sms", p))),
+    fuzz.status_forms.map(lambda p: ("signed /status", signed_event("/status", p))),
     fuzz.raw_bodies.map(
         lambda b: (
             "forged",
