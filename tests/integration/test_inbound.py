@@ -488,3 +488,10 @@ def test_a_delivery_already_in_progress_is_a_conflict(
     monkeypatch.setattr(module, "receive_sms", in_progress)
     answer = handler(load_event("inbound_sms"), lambda_context)
     assert answer["statusCode"] == 409 and inbound.events() == []
+
+
+def test_a_status_error_code_in_other_digits_is_not_a_crash(inbound, handler, lambda_context):
+    """Found by `make fuzz`: ErrorCode=² (a Unicode digit) reached int()."""
+    params = {"MessageSid": "SM" + "4" * 32, "MessageStatus": "failed", "ErrorCode": "²"}
+    assert handler(signed("/status", params), lambda_context)["statusCode"] == 204
+    assert inbound.events()[0]["detail"]["errorCode"] is None

@@ -126,3 +126,19 @@ def test_twilio_failures(aws, emulator, handler, lambda_context):
     expect_error(handler, lambda_context, {"to": A, "say": "hi"}, "INTERNAL_SERVER_ERROR")
     emulator.faults.drop_next = 1
     expect_error(handler, lambda_context, {"to": A, "say": "hi"}, "TWILIO_CONNECTION_ERROR")
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"callTo": A, "say": "hello\x00"},
+        {"callTo": A, "say": "bell\x07"},
+        {"callTo": A, "say": "half \ud800 pair"},
+        {"callTo": A, "twiml": "<Response><Say>\x0b</Say></Response>"},
+        {"callTo": "+1415\ud80055501", "say": "x"},
+    ],
+)
+def test_text_twiml_cannot_carry_is_refused(aws, emulator, handler, lambda_context, event):
+    """Found by `make fuzz`: such text reached the TwiML builder and the HTTP client."""
+    expect_error(handler, lambda_context, event, "INVALID_INPUT")
+    assert emulator.requests == []

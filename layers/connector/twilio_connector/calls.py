@@ -26,6 +26,8 @@ MAX_SAY_CHARS = 3000
 _SIP = re.compile(r"^sip:[^\s@]+@[^\s]+$", re.IGNORECASE)
 _CLIENT = re.compile(r"^client:[A-Za-z0-9_.@-]{1,256}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+#: Characters XML 1.0 does not allow, which no TwiML document may hold.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,18 @@ class MakeCallRequest:
         language = inputs.text(event, "language", limit=16)
         if language is not None and not _LANGUAGE.match(language):
             raise INVALID_INPUT("language must be a language tag such as en-US", field="language")
+        say = inputs.text(event, "say", limit=MAX_SAY_CHARS)
+        for name, value in (("say", say), ("twiml", twiml)):
+            if value is not None and _NOT_XML.search(value):
+                raise INVALID_INPUT(
+                    f"{name} holds control characters TwiML cannot carry", field=name
+                )
         return cls(
             to=to,
             sender=sender,
             voice_url=inputs.url(event, "voiceUrl"),
             twiml=twiml,
-            say=inputs.text(event, "say", limit=MAX_SAY_CHARS),
+            say=say,
             language=language,
             status_callback=inputs.url(event, "statusCallback"),
             timeout=inputs.integer(event, "timeout", 5, 600),

@@ -166,7 +166,7 @@ def receive_status(params: dict[str, str]) -> None:
     detail = {
         "messageSid": sid,
         "status": status,
-        "errorCode": int(code) if code and code.isdigit() else None,
+        "errorCode": int(code) if code and code.isascii() and code.isdigit() else None,
         "to": params.get("To", ""),
         "from": params.get("From", ""),
         "accountSid": params.get("AccountSid", ""),

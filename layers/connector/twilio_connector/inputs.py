@@ -36,10 +36,23 @@ def text(
         return None
     if not isinstance(value, str):
         raise INVALID_INPUT(f"{name} must be a string", field=name)
+    if not is_text(value):
+        raise INVALID_INPUT(f"{name} holds characters that are not text", field=name)
     value = value.strip()
     if len(value) > limit:
         raise INVALID_INPUT(f"{name} is over {limit} characters", field=name)
     return value or None
+
+
+def is_text(value: str) -> bool:
+    """No NUL and no unpaired surrogate: what can be sent as UTF-8 to Twilio."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def flag(event: dict[str, Any], name: str, default: bool) -> bool:

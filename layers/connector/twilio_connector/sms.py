@@ -142,6 +142,10 @@ def render_body(request: SendSmsRequest) -> str | None:
     if request.body_template is None:
         return None
     body = render(request.body_template, request.variables)
+    if not inputs.is_text(body):
+        raise INVALID_INPUT(
+            "The rendered smsBody holds characters that are not text", field="smsBody"
+        )
     if len(body) > MAX_BODY_CHARS:
         raise INVALID_INPUT(
             f"The rendered smsBody has {len(body)} characters; Twilio accepts {MAX_BODY_CHARS}",
