@@ -42,6 +42,7 @@ def test_fetches_what_send_sms_sent(aws, emulator, handler, lambda_context):
     [
         ({}, "MISSING_INPUT"),
         ({"sid": ""}, "MISSING_INPUT"),
+        ({"sid": "  \n "}, "MISSING_INPUT"),
         ({"sid": 42}, "INVALID_INPUT"),
         ({"sid": "SM123"}, "INVALID_INPUT"),
         ({"sid": "CA0123456789abcdef0123456789abcdef"}, "INVALID_INPUT"),

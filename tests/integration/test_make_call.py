@@ -76,6 +76,7 @@ def test_optional_parameters(aws, emulator, handler, lambda_context):
     ("event", "code"),
     [
         ({"say": "hi"}, "MISSING_INPUT"),
+        ({"callTo": " ", "say": "hi"}, "MISSING_INPUT"),  # found by make fuzz
         ({"callTo": A}, "MISSING_INPUT"),  # no voiceUrl, twiml or say, and no default
         ({"callTo": "12345", "say": "hi"}, "INVALID_TO_PHONE_NUMBER_ERROR"),
         ({"callTo": A, "callFrom": "ACME", "say": "hi"}, "INVALID_FROM_PHONE_NUMBER_ERROR"),

@@ -41,6 +41,8 @@ def text(
     value = value.strip()
     if len(value) > limit:
         raise INVALID_INPUT(f"{name} is over {limit} characters", field=name)
+    if not value and required:
+        raise MISSING_INPUT(f"{_names(names)} is required", field=names[0])
     return value or None
 
 
