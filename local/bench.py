@@ -24,12 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from local.lambda_loader import LAYER, ROOT, load_event, load_function
-from local.resources import create_idempotency_table, reset_layer_caches
+from local.resources import (
+    SECRET_ID,
+    create_idempotency_table,
+    function_environment,
+    reset_layer_caches,
+)
 from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 sys.path.insert(0, str(LAYER))  # the functions' layer, as Lambda mounts it
 
-SECRET_ID = "twilio-connector/credentials"
 SECRET = {
     "TWILIO_ACCOUNT": TEST_ACCOUNT_SID,
     "TWILIO_TOKEN": TEST_AUTH_TOKEN,
@@ -81,18 +85,9 @@ class Context:
 
 
 def environment(moto: str, twilio: str) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": moto,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "TWILIO_API_URL": twilio,
-        "TWILIO_SECRET_ID": SECRET_ID,
-        "POWERTOOLS_SERVICE_NAME": "twilio-connector",
-        "POWERTOOLS_METRICS_NAMESPACE": "TwilioConnector",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
+    return function_environment(
+        AWS_ENDPOINT_URL=moto, TWILIO_API_URL=twilio, POWERTOOLS_LOG_LEVEL="WARNING"
+    )
 
 
 @contextlib.contextmanager

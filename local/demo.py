@@ -22,10 +22,15 @@ from typing import Any
 
 from local.apigw import ApiGatewayAdapter
 from local.lambda_loader import load_event, load_function
-from local.resources import create_event_capture, create_idempotency_table, drain
+from local.resources import (
+    SECRET_ID,
+    create_event_capture,
+    create_idempotency_table,
+    drain,
+    function_environment,
+)
 from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TwilioEmulator
 
-SECRET_ID = "twilio-connector/credentials"
 TRIGGERS = [
     {
         "name": "order-number",
@@ -65,20 +70,15 @@ def start_moto(stack: ExitStack) -> str:
 
 def configure(moto_url: str, emulator_url: str) -> None:
     os.environ.update(
-        AWS_ENDPOINT_URL=moto_url,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_ACCESS_KEY_ID="demo",
-        AWS_SECRET_ACCESS_KEY="demo",
-        TWILIO_API_URL=emulator_url,
-        TWILIO_SECRET_ID=SECRET_ID,
-        POWERTOOLS_SERVICE_NAME="twilio-connector",
-        POWERTOOLS_METRICS_NAMESPACE="TwilioConnector",
-        POWERTOOLS_TRACE_DISABLED="true",
-        POWERTOOLS_METRICS_DISABLED="true",
-        POWERTOOLS_LOG_LEVEL="ERROR",
-        EVENT_BUS_NAME="default",
-        IDEMPOTENCY_TABLE="idempotency",
-        SMS_TRIGGERS=json.dumps(TRIGGERS),
+        function_environment(
+            AWS_ENDPOINT_URL=moto_url,
+            TWILIO_API_URL=emulator_url,
+            POWERTOOLS_METRICS_DISABLED="true",
+            POWERTOOLS_LOG_LEVEL="ERROR",
+            EVENT_BUS_NAME="default",
+            IDEMPOTENCY_TABLE="idempotency",
+            SMS_TRIGGERS=json.dumps(TRIGGERS),
+        )
     )
     os.environ.pop("AWS_SESSION_TOKEN", None)
 

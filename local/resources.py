@@ -7,6 +7,23 @@ import json
 from typing import Any
 
 CONNECTOR_SOURCE = "twilio.connector"
+SECRET_ID = "twilio-connector/credentials"
+
+
+def function_environment(**overrides: str) -> dict[str, str]:
+    """The functions' environment as template.yaml's Globals give it, offline: fake AWS
+    credentials, no X-Ray daemon (tracing off), the secret's name; ``overrides`` on top."""
+    return {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "offline",
+        "AWS_SECRET_ACCESS_KEY": "offline",
+        "POWERTOOLS_SERVICE_NAME": "twilio-connector",
+        "POWERTOOLS_METRICS_NAMESPACE": "TwilioConnector",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "TWILIO_SECRET_ID": SECRET_ID,
+        **overrides,
+    }
 
 
 def idempotency_table_definition() -> dict[str, Any]:

@@ -14,19 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT.parent / "shared" / "twilio-openapi" / "twilio_api_v2010.json"
 
 # The functions' environment, as template.yaml's Globals give it (set before any import).
+from local.resources import function_environment  # noqa: E402
+
 os.environ.update(
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_SESSION_TOKEN="testing",
-    POWERTOOLS_SERVICE_NAME="twilio-connector",
-    POWERTOOLS_METRICS_NAMESPACE="TwilioConnector",
-    POWERTOOLS_TRACE_DISABLED="true",
-    POWERTOOLS_LOG_LEVEL="INFO",
-    TWILIO_SECRET_ID="twilio-connector/credentials",
-    # retries back off for milliseconds, not seconds, in tests
-    BACKOFF_BASE_SECONDS="0.02",
-    BACKOFF_CAP_SECONDS="0.2",
+    function_environment(
+        AWS_SESSION_TOKEN="testing",
+        # retries back off for milliseconds, not seconds, in tests
+        BACKOFF_BASE_SECONDS="0.02",
+        BACKOFF_CAP_SECONDS="0.2",
+    )
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
