@@ -101,7 +101,7 @@ class SendSmsRequest:
         return cls(
             recipients=recipients,
             body_template=body,
-            variables=inputs_metadata(event),
+            variables=load_variables(event.get("metadata")),
             sender=validate_sender(sender, "smsFrom") if sender else None,
             messaging_service_sid=service,
             media_urls=media_urls,
@@ -127,10 +127,6 @@ def _wait_for(event: dict[str, Any]) -> str:
     if wait_for not in task_tokens.WAIT_KINDS:
         raise INVALID_INPUT("waitFor must be delivery or reply", field="waitFor")
     return wait_for
-
-
-def inputs_metadata(event: dict[str, Any]) -> dict[str, Any]:
-    return load_variables(event.get("metadata"))
 
 
 class _RecipientFailed(Exception):

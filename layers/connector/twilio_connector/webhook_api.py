@@ -10,7 +10,7 @@ from twilio_connector.config import get_credentials, get_settings
 from twilio_connector.errors import ConnectorError
 from twilio_connector.inbound import InvalidWebhook
 from twilio_connector.observability import logger, metrics
-from twilio_connector.webhooks import form_params, signature_is_valid
+from twilio_connector.webhooks import form_params, has_signature, signature_is_valid
 
 TWIML = "text/xml"
 
@@ -29,8 +29,7 @@ def verify_twilio_signature(
                 "Webhook refused: the signature does not verify",
                 extra={
                     "route": app.current_event.path,
-                    "signed": "x-twilio-signature"
-                    in {k.lower() for k in event.get("headers") or {}},
+                    "signed": has_signature(event),
                 },
             )
             return Response(403, content_types.TEXT_PLAIN, "Forbidden")

@@ -37,6 +37,10 @@ def _header(event: dict[str, Any], name: str) -> str | None:
     return None
 
 
+def has_signature(event: dict[str, Any]) -> bool:
+    return bool(_header(event, "X-Twilio-Signature"))
+
+
 def raw_body(event: dict[str, Any]) -> str:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
