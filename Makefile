@@ -2,27 +2,34 @@
 # Both create the virtual environment they need (.venv, Python 3.13) on first use.
 
 SHELL := /bin/bash
-export PYENV_VERSION ?= 3.13.0
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-PYTHON_BOOT ?= $(shell command -v python3.13 2>/dev/null)
+# Any installed Python 3.13.x (python3.13 on PATH, or the newest pyenv has); name another with
+# `make test PYTHON=/path/to/python3.13`.
+PYTHON_BOOT := $(shell PYTHON="$(PYTHON)" scripts/find-python)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # sam build finds python3.13 on PATH: the venv's interpreter.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv lint validate build test unit demo bench fuzz clean
+# sam build packs the functions for the template's architecture (arm64). The tests import and run
+# what it packs, so they also need the same build for this machine's architecture.
+HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
+HOST_BUILD := .aws-sam/build-$(HOST_ARCH)
+
+.PHONY: help venv lint validate build build-host test unit demo invoke bench fuzz clean
 
 help:
 	@echo "make demo   run the connector offline (moto + Twilio emulator) and print the result"
 	@echo "make test   ruff, sam validate --lint, sam build, pytest"
+	@echo "make invoke FN=SendSmsFunction EVENT=events/send_sms.json   one function, one event, offline"
 	@echo "make bench  benchmarks (not part of make test)"
 	@echo "make fuzz   10,000 fuzzed events per handler (make test runs a small profile)"
 
 $(STAMP): requirements-dev.txt layers/connector/requirements.txt
-	@if [ -z "$(PYTHON_BOOT)" ]; then echo "python3.13 not found (install it, or set PYTHON_BOOT=/path/to/python3.13)" >&2; exit 1; fi
+	@test -n "$(PYTHON_BOOT)" || scripts/find-python >/dev/null
 	@test -x $(BIN)/python || $(PYTHON_BOOT) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -43,19 +50,35 @@ build: $(STAMP)
 		|| { echo "the built layer does not contain the twilio_connector package" >&2; exit 1; }
 	@echo "built layer contains twilio_connector"
 
+# The same functions and layer, built for this machine (identical but for compiled extensions),
+# so that tests and `make invoke` run exactly what sam build packs.
+build-host: $(STAMP)
+	@mkdir -p .aws-sam
+	sed -E 's/\barm64\b/$(HOST_ARCH)/g' template.yaml > .aws-sam/template-$(HOST_ARCH).yaml
+	$(BIN)/sam build --cached --parallel --template-file .aws-sam/template-$(HOST_ARCH).yaml \
+		--base-dir . --build-dir $(HOST_BUILD) --cache-dir .aws-sam/cache-$(HOST_ARCH)
+
 unit: $(STAMP)
-	@$(BIN)/python -m pytest; rc=$$?; \
+	@BUILT_FUNCTIONS=$(HOST_BUILD) $(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; exit $$rc
 
-test: lint validate build unit
+test: lint validate build build-host unit
 
 demo: $(STAMP)
 	$(BIN)/python -m local.demo
+
+# Like `sam local invoke FN -e EVENT`, without Docker or an AWS/Twilio account: the function as
+# sam build packs it, in a clean interpreter, against moto and the Twilio emulator.
+# EVENT=- (or no EVENT) reads the event from standard input.
+invoke: build-host
+	@test -n "$(FN)" || { echo "usage: make invoke FN=SendSmsFunction EVENT=events/send_sms.json" >&2; exit 2; }
+	@$(BIN)/python -m local.invoke $(FN) $(or $(EVENT),-) --build-dir $(HOST_BUILD)
 
 # Cold starts are measured in an interpreter holding only the layer's requirements, as in Lambda
 # (the dev environment carries the SAM CLI's dependencies, which make boto3 heavier to import).
 LAMBDA_VENV := .venv-lambda
 $(LAMBDA_VENV)/.installed: layers/connector/requirements.txt
+	@test -n "$(PYTHON_BOOT)" || scripts/find-python >/dev/null
 	@test -x $(LAMBDA_VENV)/bin/python || $(PYTHON_BOOT) -m venv $(LAMBDA_VENV)
 	$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r layers/connector/requirements.txt
 	@touch $@

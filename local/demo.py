@@ -4,7 +4,8 @@ Starts moto in server mode (Secrets Manager, EventBridge, SQS, DynamoDB), the Tw
 a local API Gateway in front of the inbound function, all on 127.0.0.1; puts the credentials in
 the secret; then invokes the real handlers: SEND_SMS with ``events/send_sms.json`` (a templated
 SMS to two recipients, whose status callbacks come back as SMS_STATUS_CHANGED events) and with a
-recipient Twilio refuses, GET_SMS on the message it sent, LIST_SMS over the account page by page,
+recipient Twilio refuses, GET_SMS on the message it sent, LIST_SMS over the account page by page
+(the two messages sent and the one the emulator starts with, see ``local.offline``),
 MAKE_CALL with ``events/make_call.json``, and an inbound "Order Number 12345" that a trigger
 matches: the echo reply is printed and the SMS_RECEIVED event read back from the bus (a rule with
 an SQS target).
@@ -13,38 +14,16 @@ an SQS target).
 from __future__ import annotations
 
 import json
-import logging
 import os
-import socket
 import sys
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from typing import Any
 
 from local.apigw import ApiGatewayAdapter
 from local.lambda_loader import load_event, load_function
-from local.resources import (
-    SECRET_ID,
-    create_event_capture,
-    create_idempotency_table,
-    drain,
-    function_environment,
-)
-from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TwilioEmulator
-
-TRIGGERS = [
-    {
-        "name": "order-number",
-        "pattern": "Order Number (?<orderNumber>.+)",
-        "echo": "Your reference number is ${orderNumber}",
-        "echoError": "There was a problem publishing that event.",
-    }
-]
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from local.offline import TRIGGERS, offline_stack
+from local.resources import SECRET_ID, drain
+from local.twilio_emulator import TEST_ACCOUNT_SID
 
 
 class DemoContext:
@@ -58,40 +37,17 @@ class DemoContext:
         return 30_000
 
 
-def start_moto(stack: ExitStack) -> str:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    stack.callback(server.stop)
-    return f"http://127.0.0.1:{port}"
-
-
-def configure(moto_url: str, emulator_url: str) -> None:
+def configure(dead_letter_queue_url: str) -> None:
+    """The functions' settings, for the handlers this process runs (see ``make invoke`` for
+    the functions as sam build packs them)."""
     os.environ.update(
-        function_environment(
-            AWS_ENDPOINT_URL=moto_url,
-            TWILIO_API_URL=emulator_url,
-            POWERTOOLS_METRICS_DISABLED="true",
-            POWERTOOLS_LOG_LEVEL="ERROR",
-            EVENT_BUS_NAME="default",
-            IDEMPOTENCY_TABLE="idempotency",
-            SMS_TRIGGERS=json.dumps(TRIGGERS),
-        )
+        POWERTOOLS_METRICS_DISABLED="true",
+        POWERTOOLS_LOG_LEVEL="ERROR",
+        EVENT_BUS_NAME="default",
+        IDEMPOTENCY_TABLE="idempotency",
+        SMS_TRIGGERS=json.dumps(TRIGGERS),
+        DEAD_LETTER_QUEUE_URL=dead_letter_queue_url,
     )
-    os.environ.pop("AWS_SESSION_TOKEN", None)
-
-
-def create_resources() -> str:
-    """What template.yaml creates, in moto: the idempotency table, the dead-letter queue, and a
-    rule sending the connector's events to a queue the demo reads. Returns that queue's URL."""
-    import boto3
-
-    create_idempotency_table("idempotency")
-    sqs = boto3.client("sqs")
-    os.environ["DEAD_LETTER_QUEUE_URL"] = sqs.create_queue(QueueName="inbound-dlq")["QueueUrl"]
-    return create_event_capture("connector-events")
 
 
 def watch_task_callbacks() -> list[tuple[str, dict]]:
@@ -108,21 +64,6 @@ def watch_task_callbacks() -> list[tuple[str, dict]]:
     return calls
 
 
-def create_secret() -> None:
-    import boto3
-
-    boto3.client("secretsmanager").create_secret(
-        Name=SECRET_ID,
-        SecretString=json.dumps(
-            {
-                "TWILIO_ACCOUNT": TEST_ACCOUNT_SID,
-                "TWILIO_TOKEN": TEST_AUTH_TOKEN,
-                "TWILIO_FROM": MAGIC_FROM,
-            }
-        ),
-    )
-
-
 def invoke(handler: Any, event: dict) -> tuple[dict | None, Exception | None]:
     try:
         return handler(event, DemoContext()), None
@@ -131,15 +72,13 @@ def invoke(handler: Any, event: dict) -> tuple[dict | None, Exception | None]:
 
 
 def main() -> int:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request lines
     with ExitStack() as stack:
-        moto_url = start_moto(stack)
-        emulator = stack.enter_context(TwilioEmulator())
-        configure(moto_url, emulator.url)
-        print(f"moto (server mode)   {moto_url}")
+        offline = stack.enter_context(offline_stack())
+        emulator, events_queue = offline.emulator, offline.events_queue_url
+        os.environ["TWILIO_API_URL"] = emulator.url
+        configure(offline.dead_letter_queue_url)
+        print(f"moto (server mode)   {offline.moto_url}")
         print(f"Twilio emulator      {emulator.url}")
-        create_secret()
-        events_queue = create_resources()
         print(f"secret               {SECRET_ID} (account {TEST_ACCOUNT_SID})")
         inbound = load_function("inbound_sms").lambda_handler
         api = stack.enter_context(ApiGatewayAdapter(inbound, DemoContext()))
@@ -237,7 +176,7 @@ def main() -> int:
         stored = len(emulator.messages)
         print(f"\nThe emulator stored {stored} message(s) and {len(emulator.calls)} call(s).")
         print("Stopping moto, the emulator and the local API.")
-        ok = len(listed) == 2 and len(statuses) == 4 and len(received) == 1 and len(resumed) == 1
+        ok = len(listed) == 3 and len(statuses) == 4 and len(received) == 1 and len(resumed) == 1
         ok = ok and len(read_later) == 2
         return 0 if ok and "Your reference number is 12345" in answer["body"] else 1
 

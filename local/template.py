@@ -1,6 +1,11 @@
-"""Reading template.yaml with its CloudFormation tags (``!Ref``, ``!GetAtt``, ``!Sub``, ...)."""
+"""Reading template.yaml with its CloudFormation tags (``!Ref``, ``!GetAtt``, ``!Sub``, ...), and
+resolving what a function's environment holds once deployed, for running it offline."""
 
 from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
 
 import yaml
 
@@ -24,3 +29,115 @@ _CfnLoader.add_multi_constructor("!", _tag)
 
 def load_template() -> dict:
     return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+
+
+@cache
+def _template() -> dict:
+    return load_template()
+
+
+PSEUDO_PARAMETERS = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "twilio-connector",
+}
+
+
+class Resolver:
+    """CloudFormation's intrinsic functions over template.yaml, for one set of parameter values
+    (the template's defaults, overridden) and the physical IDs of the resources a value names."""
+
+    def __init__(self, parameters: dict[str, str], resources: dict[str, str]) -> None:
+        template = _template()
+        self.parameters = {
+            name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()
+        }
+        unknown = set(parameters) - set(self.parameters)
+        if unknown:
+            raise KeyError(f"template.yaml has no parameter {sorted(unknown)}")
+        self.parameters.update(parameters)
+        self.resources = resources
+        self.conditions = template.get("Conditions", {})
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) != 1:
+            return {key: self.resolve(item) for key, item in value.items()}
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return self.ref(argument)
+        if function == "If":
+            condition, when_true, when_false = argument
+            return self.resolve(when_true if self.condition(condition) else when_false)
+        if function == "Sub":
+            return self.sub(argument)
+        return {function: self.resolve(argument)}
+
+    def ref(self, name: str) -> str:
+        for names in (self.parameters, PSEUDO_PARAMETERS, self.resources):
+            if name in names:
+                return names[name]
+        raise KeyError(f"no value offline for !Ref {name}: name its physical ID")
+
+    def sub(self, argument: str | list) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        variables = {key: self.resolve(item) for key, item in variables.items()}
+        return re.sub(
+            r"\$\{([^}!]+)\}",
+            lambda match: str(variables.get(match.group(1)) or self.ref(match.group(1))),
+            text,
+        )
+
+    def condition(self, name: str) -> bool:
+        return self._true(self.conditions[name])
+
+    def _true(self, expression: dict) -> bool:
+        ((function, argument),) = expression.items()
+        if function == "Equals":
+            left, right = (self.resolve(item) for item in argument)
+            return str(left) == str(right)
+        if function == "Not":
+            return not self._true(argument[0])
+        if function == "Condition":
+            return self.condition(argument)
+        if function == "And":
+            return all(self._true(item) for item in argument)
+        if function == "Or":
+            return any(self._true(item) for item in argument)
+        raise ValueError(f"condition function {function} is not supported offline")
+
+
+def function_properties(logical_id: str) -> dict[str, Any]:
+    """A function's properties, with the template's Globals under them (as SAM merges them)."""
+    resources = _template()["Resources"]
+    resource = resources.get(logical_id)
+    if resource is None or resource["Type"] != "AWS::Serverless::Function":
+        functions = sorted(
+            name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"
+        )
+        raise KeyError(f"template.yaml has no function {logical_id!r}; it has {functions}")
+    globals_ = _template().get("Globals", {}).get("Function", {})
+    properties = {**globals_, **resource["Properties"]}
+    properties["Environment"] = {
+        "Variables": {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **resource["Properties"].get("Environment", {}).get("Variables", {}),
+        }
+    }
+    return properties
+
+
+def function_names() -> list[str]:
+    resources = _template()["Resources"]
+    return [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+
+
+def template_environment(logical_id: str, resolver: Resolver) -> dict[str, str]:
+    """The environment variables a deployed function gets, resolved."""
+    variables = function_properties(logical_id)["Environment"]["Variables"]
+    return {name: str(resolver.resolve(value)) for name, value in variables.items()}
