@@ -29,7 +29,10 @@ def test_the_same_request_twice_sends_once(aws, emulator, handler, lambda_contex
     event = {"smsTo": [A, B], "smsBody": "Hello ${n}", "metadata": {"n": 1}}
     first = handler(event, lambda_context)
     again = handler(event, lambda_context)  # Step Functions' retry: the same input
-    assert again == first and len(emulator.messages) == 2
+    assert len(emulator.messages) == 2
+    # the same result, and it says that nothing went out this time
+    assert first.pop("replayed") is False and again.pop("replayed") is True
+    assert again == first
 
 
 def test_idempotency_key_decides(aws, emulator, handler, lambda_context):
@@ -48,6 +51,7 @@ def test_retry_after_partial_failure_sends_only_to_the_rest(aws, emulator, handl
     assert count(emulator) == {("partial", A): 1, ("partial", B): 1, ("partial", C): 1}
     assert [m["to"] for m in result["messages"]] == [A, B, C]
     assert len(emulator.requests) - requests_before == 1  # only the missing one was sent
+    assert result["replayed"] is False  # C's message went out now
 
 
 def test_crash_after_twilio_accepted_is_reconciled(

@@ -94,8 +94,23 @@ def test_optional_parameters(aws, emulator, handler, lambda_context):
     ],
 )
 def test_input_errors_place_no_call(aws, emulator, handler, lambda_context, event, code):
-    expect_error(handler, lambda_context, event, code)
+    body = expect_error(handler, lambda_context, event, code)
     assert emulator.requests == []
+    if event is not None:  # an input error names the input it is about
+        assert body["field"] in MAKE_CALL_INPUTS, body
+
+
+#: MAKE_CALL's input fields (the README's section)
+MAKE_CALL_INPUTS = {
+    "callTo",
+    "callFrom",
+    "voiceUrl",
+    "twiml",
+    "say",
+    "language",
+    "statusCallback",
+    "timeout",
+}
 
 
 def test_no_sender_anywhere(aws, emulator, handler, lambda_context):

@@ -44,7 +44,8 @@ def test_sample_event_sends_the_rendered_body_to_each_recipient(
 ):
     result = handler(load_event("send_sms"), lambda_context)
 
-    assert list(result) == ["smsResult", "messages"]
+    assert list(result) == ["smsResult", "messages", "replayed"]
+    assert result["replayed"] is False
     assert len(result["messages"]) == 2
     assert sorted(result["smsResult"].values()) == [A, B]
     body = "Hello Ada, your order A-1042 ships tomorrow."
@@ -214,6 +215,7 @@ def test_one_failing_recipient_does_not_stop_the_others(aws, emulator, handler, 
     [
         ({"smsBody": "x"}, "MISSING_INPUT"),
         ({"smsTo": A}, "MISSING_INPUT"),
+        ({"smsTo": A, "smsBody": ""}, "MISSING_INPUT"),
         ({"smsTo": "", "smsBody": "x"}, "MISSING_INPUT"),
         ({"smsTo": 14155550100, "smsBody": "x"}, "INVALID_INPUT"),
         ({"smsTo": [A, None], "smsBody": "x"}, "INVALID_INPUT"),
@@ -249,8 +251,18 @@ def test_one_failing_recipient_does_not_stop_the_others(aws, emulator, handler, 
     ],
 )
 def test_input_errors_send_nothing(aws, emulator, handler, lambda_context, event, code):
-    expect_error(handler, lambda_context, event, code)
+    body = expect_error(handler, lambda_context, event, code)
     assert emulator.requests == []
+    if not code.startswith("TEMPLATE_"):  # an input error names the input it is about
+        assert body["field"] in SEND_SMS_INPUTS, body
+
+
+#: SEND_SMS's input fields (the README's table)
+SEND_SMS_INPUTS = {
+    "smsTo", "smsBody", "smsFrom", "metadata", "messagingServiceSid", "mediaUrl",
+    "statusCallback", "sendAt", "validityPeriod", "idempotencyKey", "taskToken", "waitFor",
+    "failOnError",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("event", [None, [], "smsTo", 42])

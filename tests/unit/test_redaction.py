@@ -12,10 +12,30 @@ from twilio_connector.redaction import mask_phone, redact_text, register_secret
         ("+442071838750", "+44********50"),
         ("+35312345678", "+353******78"),
         ("whatsapp:+14155550100", "whatsapp:+1********00"),
+        ("+1 (415) 555-0100", "+1 (***) ***-**00"),
     ],
 )
 def test_mask_keeps_country_code_and_last_digits(number, masked):
     assert mask_phone(number) == masked
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        # no "+" written: none added, so no country code is implied ("+41..." reads as Swiss)
+        ("4155550100", "********00"),
+        ("(415) 555-0100", "(***) ***-**00"),
+        ("0044 20 7946 0958", "**** ** **** **58"),
+        ("123", "***"),
+    ],
+)
+def test_mask_keeps_what_the_user_wrote(number, masked):
+    assert mask_phone(number) == masked
+
+
+def test_mask_of_a_long_value_keeps_no_free_text():
+    value = "call me on 4155550100 about the secret plan"
+    assert mask_phone(value) == "********00"
 
 
 def test_redact_text_masks_numbers_and_removes_secrets():

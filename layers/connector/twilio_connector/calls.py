@@ -16,7 +16,7 @@ from twilio_connector.errors import (
     MISSING_INPUT,
 )
 from twilio_connector.observability import logger
-from twilio_connector.phone import is_e164
+from twilio_connector.phone import COUNTRY_CODE_HINT, is_e164
 from twilio_connector.redaction import mask_phone, mask_value
 from twilio_connector.twilio_api import get_client, to_resource, twilio_errors
 
@@ -50,7 +50,8 @@ class MakeCallRequest:
         assert to is not None
         if not (is_e164(to) or _SIP.match(to) or _CLIENT.match(to)):
             raise INVALID_TO_PHONE_NUMBER_ERROR(
-                "callTo must be an E.164 number, a sip: URI or a client: identity",
+                f"callTo must be an E.164 number, a sip: URI or a client: identity. "
+                f"{COUNTRY_CODE_HINT}",
                 field="callTo",
                 value=mask_value(to),
             )
@@ -59,7 +60,9 @@ class MakeCallRequest:
             _check_caller(sender, "callFrom")
         given = [name for name in ("voiceUrl", "twiml", "say") if event.get(name) not in (None, "")]
         if len(given) > 1:
-            raise INVALID_INPUT(f"Give one of voiceUrl, twiml or say, not {' and '.join(given)}")
+            raise INVALID_INPUT(
+                f"Give one of voiceUrl, twiml or say, not {' and '.join(given)}", field=given[1]
+            )
         twiml = inputs.text(event, "twiml", limit=MAX_TWIML_CHARS)
         if twiml is not None:
             _check_twiml(twiml)
@@ -88,7 +91,7 @@ def _check_caller(sender: str, field: str) -> str:
     if is_e164(sender) or _CLIENT.match(sender):
         return sender
     raise INVALID_FROM_PHONE_NUMBER_ERROR(
-        f"{field} must be an E.164 number or a client: identity",
+        f"{field} must be an E.164 number or a client: identity. {COUNTRY_CODE_HINT}",
         field=field,
         value=mask_value(sender),
     )

@@ -17,6 +17,11 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _CHANNELS = ("whatsapp:",)
 _ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 _SHORT_CODE = re.compile(r"^\d{3,8}$")
+#: What to do about a number without its country code, said with every refusal of a number.
+COUNTRY_CODE_HINT = (
+    "Write each number with + and its country code before the national number, without the "
+    "national number's leading 0 (+1 for the US and Canada, +44 for the UK, +49 for Germany)."
+)
 
 
 def is_e164(number: str) -> bool:
@@ -67,7 +72,8 @@ def parse_recipients(value: Any, field: str, limit: int) -> list[str]:
     if invalid:
         raise INVALID_TO_PHONE_NUMBER_ERROR(
             f"{len(invalid)} recipient(s) are not E.164 numbers (+ and 7 to 15 digits) "
-            "or whatsapp:+ addresses; nothing was sent",
+            f"or whatsapp:+ addresses; nothing was sent. {COUNTRY_CODE_HINT}",
+            field=field,
             invalid=invalid,
         )
     return list(recipients)
@@ -80,7 +86,7 @@ def validate_sender(sender: str, field: str) -> str:
         return sender
     raise INVALID_FROM_PHONE_NUMBER_ERROR(
         f"{field} is not an E.164 number, whatsapp: address, short code or alphanumeric "
-        "sender ID (up to 11 letters and digits)",
+        f"sender ID (up to 11 letters and digits). {COUNTRY_CODE_HINT}",
         field=field,
         value=mask_value(sender),
     )

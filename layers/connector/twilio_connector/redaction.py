@@ -37,21 +37,40 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
+#: Longer values are masked to their digits alone, so that no free text rides along.
+_MAX_SHAPE = 32
+
+
 def mask_phone(number: str) -> str:
-    """``+14155550100`` -> ``+1*******00``: country code and last two digits kept."""
-    prefix, _, address = number.rpartition(":")
-    digits = re.sub(r"\D", "", address)
-    if len(digits) < 4:
-        return (prefix + ":" if prefix else "") + "*" * len(digits)
+    """Every digit hidden but the last two, and the country code when the number has a ``+``:
+    ``+14155550100`` -> ``+1********00``, ``4155550100`` -> ``********00``,
+    ``(415) 555-0100`` -> ``(***) ***-**00``. What the user wrote keeps its shape: no ``+`` or
+    country code is added that the user did not write."""
+    prefix, colon, address = number.rpartition(":")
+    digits = "".join(ch for ch in address if ch.isdigit())
+    if len(address) > _MAX_SHAPE:
+        address = ("+" if address.lstrip().startswith("+") else "") + digits
+    keep_front = 0
+    if len(digits) >= 4 and address.lstrip().startswith("+"):
+        keep_front = len(_country_code(digits))
+    keep_back = 2 if len(digits) >= 4 else 0
+    masked, seen = [], 0
+    for ch in address:
+        if ch.isdigit():
+            kept = seen < keep_front or seen >= len(digits) - keep_back
+            masked.append(ch if kept else "*")
+            seen += 1
+        else:
+            masked.append(ch)
+    return prefix + colon + "".join(masked)
+
+
+def _country_code(digits: str) -> str:
     if digits[:1] in _ONE_DIGIT:
-        cc = digits[:1]
-    elif digits[:2] in _TWO_DIGITS:
-        cc = digits[:2]
-    else:
-        cc = digits[:3]
-    hidden = len(digits) - len(cc) - 2
-    masked = f"+{cc}{'*' * max(hidden, 1)}{digits[-2:]}"
-    return f"{prefix}:{masked}" if prefix else masked
+        return digits[:1]
+    if digits[:2] in _TWO_DIGITS:
+        return digits[:2]
+    return digits[:3]
 
 
 def mask_value(value: object) -> str:

@@ -83,7 +83,9 @@ class SendSmsRequest:
             raise INVALID_INPUT(f"{body_field} must be a string", field=body_field)
         media_urls = inputs.url_list(event, "mediaUrl", MAX_MEDIA)
         if body is None and not media_urls:
-            raise MISSING_INPUT("smsBody (or body) is required unless mediaUrl is given")
+            raise MISSING_INPUT(
+                "smsBody (or body) is required unless mediaUrl is given", field="smsBody"
+            )
         sender = inputs.text(event, "smsFrom", "from", limit=64)
         service = inputs.text(event, "messagingServiceSid", limit=64)
         if service is not None and not MESSAGING_SERVICE_SID.match(service):
@@ -188,7 +190,12 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     if failed:
         metrics.add_metric(name="SmsFailed", unit=MetricUnit.Count, value=len(failed))
     result = _fitted(
-        {"smsResult": {resource["sid"]: to for _, to, resource in sent}, "messages": messages}
+        {
+            "smsResult": {resource["sid"]: to for _, to, resource in sent},
+            "messages": messages,
+            # nothing went out now: every message was sent by an earlier attempt of this request
+            "replayed": bool(sent) and all(to in sender.replayed for _, to, _ in sent),
+        }
     )
     if failed:
         raise _partial_failure(result, sent, failed, len(request.recipients))
@@ -262,6 +269,8 @@ class Sender:
         self, client: Any, params: dict[str, Any], ledger: SendLedger | None, key: str
     ) -> None:
         self.client, self.params, self.ledger, self.key = client, params, ledger, key
+        #: recipients whose message an earlier attempt of this request had sent
+        self.replayed: set[str] = set()
 
     def _create(self, to: str) -> dict[str, Any]:
         return to_resource(
@@ -281,6 +290,7 @@ class Sender:
         claim = self.ledger.claim(self.key, to, self._lease())
         if claim.decision is Decision.ADOPT:
             assert claim.resource is not None
+            self.replayed.add(to)
             return claim.resource
         if claim.decision is Decision.BUSY:
             raise CONFLICT("Another invocation is sending this message to this recipient; retry")
@@ -291,6 +301,7 @@ class Sender:
                     "Adopted a message a lost attempt had sent", extra={"sid": found["sid"]}
                 )
                 self._record(claim, "sent", found)
+                self.replayed.add(to)
                 return found
         try:
             resource = self._create(to)

@@ -1,0 +1,180 @@
+"""The functions as ``sam build`` packs them, run as Lambda runs them: each handler imports from
+its built artifact and the built layer alone, in a clean interpreter (``python -I -S``: none of
+the test virtualenv's packages), and answers its sample event from ``events/`` against moto and
+the Twilio emulator (the set-up ``make demo`` and ``make invoke`` use).
+
+``make test`` builds first (``make build build-host``) and sets BUILT_FUNCTIONS, so a missing
+build is a failure there; a bare ``pytest`` without a build skips these tests and says why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local.invoke import INBOUND, SAMPLE_EVENTS, BuiltStack
+from local.lambda_loader import EVENTS, ROOT, load_event
+from local.offline import SAMPLE_MESSAGE_SID, offline_stack
+from local.runtime import BuiltFunction, InvocationError
+from local.template import function_names
+
+BUILT = os.environ.get("BUILT_FUNCTIONS")
+BUILD_DIR = (ROOT / BUILT) if BUILT else None
+
+pytestmark = pytest.mark.skipif(
+    BUILD_DIR is None, reason="no host build named: `make test` builds it and sets BUILT_FUNCTIONS"
+)
+
+
+@pytest.fixture(scope="module")
+def build_dir() -> Path:
+    assert BUILD_DIR is not None
+    assert (BUILD_DIR / "ConnectorLayer" / "python" / "twilio_connector").is_dir(), (
+        f"{BUILD_DIR} holds no built layer: run `make build-host`"
+    )
+    return BUILD_DIR
+
+
+@pytest.fixture(scope="module")
+def stack(build_dir, tmp_path_factory):
+    logs = (tmp_path_factory.mktemp("logs") / "functions.log").open("w+")
+    with offline_stack() as offline, BuiltStack(offline, build_dir, logs) as built:
+        built.log_file = logs
+        yield built
+    logs.close()
+
+
+def test_every_sample_event_is_run_by_these_tests():
+    samples = {path.stem for path in EVENTS.glob("*.json")} - {"env"}
+    assert samples == set(SAMPLE_EVENTS), "a sample event no test runs, or a missing one"
+    assert set(SAMPLE_EVENTS.values()) == set(function_names())
+
+
+def test_send_sms_sample_sends_the_rendered_body_to_both_recipients(stack):
+    result = stack.invoke("SendSmsFunction", load_event("send_sms"))
+    assert sorted(result["smsResult"].values()) == ["+14155550100", "+14155550101"]
+    assert {m["body"] for m in result["messages"]} == {
+        "Hello Ada, your order A-1042 ships tomorrow."
+    }
+    assert result["replayed"] is False
+    stack.offline.emulator.drain_callbacks()
+    statuses = [e["detail"]["status"] for e in stack.offline.events()]
+    assert sorted(statuses) == ["delivered", "delivered", "sent", "sent"]  # via the built inbound
+
+
+def test_get_sms_sample_reads_the_message_it_names(stack):
+    message = stack.invoke("GetSmsFunction", load_event("get_sms"))
+    assert message["sid"] == load_event("get_sms")["sid"] == SAMPLE_MESSAGE_SID
+    assert message["status"] == "delivered"
+
+
+def test_list_sms_sample_lists_the_senders_messages(stack):
+    page = stack.invoke("ListSmsFunction", load_event("list_sms"))
+    assert SAMPLE_MESSAGE_SID in {m["sid"] for m in page["messages"]}
+    assert {m["from"] for m in page["messages"]} == {load_event("list_sms")["from"]}
+    assert "nextPageToken" in page
+
+
+def test_make_call_sample_places_the_call(stack):
+    call = stack.invoke("MakeCallFunction", load_event("make_call"))
+    assert re.fullmatch(r"CA[0-9a-f]{32}", call["sid"])
+    assert "Hello Ada" in stack.offline.emulator.calls[call["sid"]]["twiml"]
+
+
+def test_inbound_sample_echoes_and_publishes(stack):
+    answer = stack.invoke(INBOUND, load_event("inbound_sms"))
+    assert answer["statusCode"] == 200
+    assert "<Message>Your reference number is 12345</Message>" in answer["body"]
+    received = [e for e in stack.offline.events() if e["detail-type"] == "SMS_RECEIVED"]
+    assert [e["detail"]["matchGroups"] for e in received] == [{"orderNumber": "12345"}]
+
+
+def test_status_callback_sample_publishes_the_status(stack):
+    answer = stack.invoke(INBOUND, load_event("status_callback"))
+    assert answer["statusCode"] == 204
+    changed = [e["detail"] for e in stack.offline.events()]
+    assert [(d["status"], d["messageSid"]) for d in changed] == [("delivered", "SM" + "8" * 32)]
+
+
+def test_a_catalogued_error_reaches_the_caller_by_its_code(stack):
+    with pytest.raises(InvocationError) as raised:
+        stack.invoke("SendSmsFunction", {"smsTo": "4155550100", "smsBody": "Hi"})
+    assert raised.value.error_type == "INVALID_TO_PHONE_NUMBER_ERROR"
+    body = json.loads(str(raised.value))
+    assert body["field"] == "smsTo" and "country code" in body["message"]
+
+
+def test_the_function_logs_carry_no_full_phone_number(stack):
+    stack.log_file.flush()
+    logs = Path(stack.log_file.name).read_text()
+    assert '"function_name":"SendSmsFunction"' in logs  # the functions did log
+    assert "+14155550100" not in logs and "+14155550101" not in logs
+
+
+def test_a_missing_requirement_fails_the_import(build_dir, tmp_path):
+    """What this module guards against: a layer without a package a handler imports."""
+    layer = tmp_path / "ConnectorLayer" / "python"
+    layer.mkdir(parents=True)
+    for entry in (build_dir / "ConnectorLayer" / "python").iterdir():
+        if entry.name != "regex":
+            (layer / entry.name).symlink_to(entry)
+    (tmp_path / INBOUND).symlink_to(build_dir / INBOUND)
+    with (
+        BuiltFunction(INBOUND, tmp_path, {"SMS_TRIGGERS": "[]"}, logs=open(os.devnull, "w")) as fn,
+        pytest.raises(InvocationError) as raised,
+    ):
+        fn.invoke({})
+    assert raised.value.error_type == "Runtime.ImportModuleError"
+    assert "No module named 'regex'" in str(raised.value)
+
+
+def _distributions(layer: Path) -> set[str]:
+    return {path.name for path in layer.glob("*.dist-info")}
+
+
+def test_the_deployed_build_holds_the_same_distributions_as_the_tested_one(build_dir):
+    """The tested build is for this machine; the deployed one (``sam build``) is for the
+    template's architecture. Same packages, same versions: only compiled files differ."""
+    deployed = ROOT / ".aws-sam" / "build" / "ConnectorLayer" / "python"
+    if not deployed.is_dir():
+        pytest.fail("no `sam build` output in .aws-sam/build: `make test` builds it first")
+    assert _distributions(deployed) == _distributions(build_dir / "ConnectorLayer" / "python")
+    for logical_id in function_names():
+        built = {p.name for p in (ROOT / ".aws-sam" / "build" / logical_id).iterdir()}
+        assert "app.py" in built
+
+
+def test_make_invoke_reads_the_event_from_standard_input(build_dir):
+    run = subprocess.run(
+        [sys.executable, "-m", "local.invoke", "GetSmsFunction", "-", "--build-dir", build_dir],
+        input=json.dumps({"sid": SAMPLE_MESSAGE_SID}),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["sid"] == SAMPLE_MESSAGE_SID
+
+
+def test_make_invoke_prints_a_functions_error_as_lambda_does(build_dir):
+    run = subprocess.run(
+        [sys.executable, "-m", "local.invoke", "GetSmsFunction", "-", "--build-dir", build_dir],
+        input='{"sid": "not-a-sid"}',
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 1
+    error = json.loads(run.stdout)
+    assert error["errorType"] == "INVALID_INPUT" and json.loads(error["errorMessage"])["field"]
+    assert "Traceback" not in run.stdout + run.stderr
