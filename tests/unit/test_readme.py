@@ -43,7 +43,7 @@ def _looks_like_a_path(token: str) -> bool:
     if token.startswith(("/", "../", "http", ".aws-sam", ".venv", "-")):
         return False  # URLs, API paths, the shared folder, build outputs
     extension = token.rsplit(".", 1)[-1] if "." in token.split("/")[-1] else ""
-    return extension in EXTENSIONS or token.split("/")[0] in TOP_LEVEL and "/" in token
+    return extension in EXTENSIONS or (token.split("/")[0] in TOP_LEVEL and "/" in token)
 
 
 def readme_paths() -> set[str]:
