@@ -78,6 +78,8 @@ def reset_layer_caches() -> None:
     parameters.clear_caches()
     parameters.base.DEFAULT_PROVIDERS.clear()
     config.get_settings.cache_clear()
+    config._secrets.cache_clear()
+    config._last_refresh = 0.0
     twilio_api._client_for.cache_clear()
     aws.clear_clients()
     triggers.load_triggers.cache_clear()

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from twilio_connector.errors import AUTHENTICATION_CONNECTION_ERROR
+from twilio_connector.errors import (
+    AUTHENTICATION_CONNECTION_ERROR,
+    SERVICE_UNAVAILABLE,
+    ConnectorError,
+    is_transient_aws,
+)
 from twilio_connector.redaction import register_secret
 
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -46,6 +54,9 @@ class Settings:
     max_result_bytes: int = 262144
     task_token_ttl_seconds: int = 7 * 86400
     log_message_bodies: bool = False
+    aws_connect_timeout: float = 1.0
+    aws_read_timeout: float = 5.0
+    aws_max_attempts: int = 3
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -78,6 +89,10 @@ class Settings:
             task_token_ttl_seconds=int(env.get("TASK_TOKEN_TTL_SECONDS", str(7 * 86400))),
             # a debug switch: message bodies are personal data and stay out of logs by default
             log_message_bodies=env.get("LOG_MESSAGE_BODIES", "false").lower() == "true",
+            # every AWS call (DynamoDB, Secrets Manager, EventBridge, SQS, Step Functions)
+            aws_connect_timeout=float(env.get("AWS_CONNECT_TIMEOUT", "1")),
+            aws_read_timeout=float(env.get("AWS_READ_TIMEOUT", "5")),
+            aws_max_attempts=max(int(env.get("AWS_MAX_ATTEMPTS", "3")), 1),
             send_lease_seconds=float(env["SEND_LEASE_SECONDS"])
             if env.get("SEND_LEASE_SECONDS")
             else None,
@@ -145,24 +160,67 @@ def _optional_str(value: dict, key: str) -> str | None:
     return item.strip() or None if isinstance(item, str) else None
 
 
-def get_credentials() -> Credentials:
-    """The credentials, cached by powertools for ``SECRET_MAX_AGE_SECONDS`` (default 5 minutes)."""
+@cache
+def _secrets() -> Any:
+    """powertools' Secrets Manager provider (its cache) on the connector's bounded client."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    from twilio_connector.aws import aws_client
+
+    return SecretsProvider(boto3_client=aws_client("secretsmanager"))
+
+
+def get_credentials(*, fresh: bool = False) -> Credentials:
+    """The credentials, cached by powertools for ``SECRET_MAX_AGE_SECONDS`` (default 5 minutes);
+    ``fresh`` reads the secret again (after Twilio refused the cached ones)."""
     from aws_lambda_powertools.utilities import parameters
 
     settings = get_settings()
     try:
-        value = parameters.get_secret(
-            settings.secret_id, transform="json", max_age=settings.secret_max_age
+        value = _secrets().get(
+            settings.secret_id,
+            transform="json",
+            max_age=settings.secret_max_age,
+            force_fetch=fresh,
         )
     except parameters.exceptions.TransformParameterError as exc:
         raise AUTHENTICATION_CONNECTION_ERROR(
             f"Secret {settings.secret_id} is not valid JSON"
         ) from exc
     except parameters.exceptions.GetParameterError as exc:
-        raise AUTHENTICATION_CONNECTION_ERROR(
-            f"Secret {settings.secret_id} could not be read ({_cause_name(exc)})"
-        ) from exc
+        raise _unreadable(exc, settings.secret_id) from exc
     return Credentials.from_secret(value, settings.secret_id)
+
+
+def _unreadable(exc: BaseException, secret_id: str) -> ConnectorError:
+    """Why the secret could not be read: Secrets Manager unreachable, throttling or failing is
+    transient (``SERVICE_UNAVAILABLE``); a missing secret or a denied read is not."""
+    cause = exc.__cause__ or exc.__context__ or exc
+    if isinstance(cause, ConnectorError):
+        return cause  # the invocation's deadline
+    code = _cause_name(exc)
+    if is_transient_aws(cause):
+        return SERVICE_UNAVAILABLE(f"Secret {secret_id} could not be read now ({code}); retry")
+    return AUTHENTICATION_CONNECTION_ERROR(f"Secret {secret_id} could not be read ({code})")
+
+
+#: The secret is read afresh after a refusal at most this often (a wrong token, not a rotation,
+#: would otherwise read it on every Twilio call).
+REFRESH_INTERVAL_SECONDS = 1.0
+_refresh_lock = threading.Lock()
+_last_refresh = 0.0
+
+
+def refreshed_credentials(refused: Credentials) -> Credentials | None:
+    """After Twilio refused ``refused`` (401): the secret's credentials read afresh, or None when
+    the secret still holds the same (a wrong token, not a rotation)."""
+    global _last_refresh
+    with _refresh_lock:
+        current = get_credentials()
+        if current == refused and time.monotonic() - _last_refresh >= REFRESH_INTERVAL_SECONDS:
+            _last_refresh = time.monotonic()
+            current = get_credentials(fresh=True)
+    return None if current == refused else current
 
 
 def _cause_name(exc: BaseException) -> str:

@@ -102,6 +102,15 @@ class UNKNOWN_ERROR(ConnectorError):
     """Unexpected runtime error."""
 
 
+# --- send ledger errors (added codes) -----------------------------------------------------------
+class IDEMPOTENCY_KEY_REUSED(ConnectorError):
+    """The ``idempotencyKey`` was used before for a different request; nothing was sent."""
+
+
+class SEND_OUTCOME_AMBIGUOUS(ConnectorError):
+    """A lost send cannot be told apart from another request's identical message in flight."""
+
+
 # --- HTTP-status errors -------------------------------------------------------------------------
 class BAD_REQUEST(ConnectorError):
     """400."""
@@ -279,6 +288,57 @@ def to_connector_error(exc: BaseException) -> ConnectorError:
     if isinstance(exc, TwilioException):
         return INVALID_REQUEST_ERROR(redact_text(str(exc)))
     return UNKNOWN_ERROR(f"Unexpected {type(exc).__name__}")
+
+
+#: AWS error codes that mean "not now": the same call can succeed later.
+TRANSIENT_AWS_CODES = frozenset(
+    {
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServiceError",
+        "InternalServiceErrorException",
+        "LimitExceededException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ThrottledException",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "TransactionConflictException",
+    }
+)
+
+
+def aws_error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ``ClientError``, else the exception's type name."""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return code if isinstance(code, str) and code else type(exc).__name__
+
+
+def is_transient_aws(exc: BaseException) -> bool:
+    """A failed AWS call that may succeed later: no connection, a timeout, throttling, a 5xx."""
+    if isinstance(exc, ConnectorError):
+        return isinstance(exc, SERVICE_UNAVAILABLE | GATEWAY_TIMEOUT)
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(exc, ConnectionError | HTTPClientError):
+        return True  # refused, DNS, connect or read timeout, connection closed
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return aws_error_code(exc) in TRANSIENT_AWS_CODES or status >= 500
+    return False
+
+
+def aws_failure(exc: BaseException, what: str) -> ConnectorError:
+    """The catalogued error for a failed AWS call (``what`` names the resource): the deadline's
+    own error as it is, anything else ``SERVICE_UNAVAILABLE`` (in the README's Retry list)."""
+    if isinstance(exc, ConnectorError):
+        return exc
+    return SERVICE_UNAVAILABLE(f"{what} is unavailable ({aws_error_code(exc)})")
 
 
 def _from_response(response: Any) -> ConnectorError:

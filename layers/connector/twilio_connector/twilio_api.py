@@ -6,7 +6,6 @@ import contextlib
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 from datetime import datetime
 from email.utils import format_datetime
 from functools import lru_cache
@@ -14,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from twilio.http.http_client import TwilioHttpClient
 
-from twilio_connector.config import DEFAULT_API_URL, Credentials, get_credentials, get_settings
+from twilio_connector.config import (
+    DEFAULT_API_URL,
+    Credentials,
+    get_credentials,
+    get_settings,
+    refreshed_credentials,
+)
+from twilio_connector.deadline import MIN_CALL_SECONDS, time_left
 from twilio_connector.errors import (
     GATEWAY_TIMEOUT,
     SERVICE_UNAVAILABLE,
@@ -28,33 +34,6 @@ from twilio_connector.observability import logger
 if TYPE_CHECKING:
     from twilio.http.response import Response
     from twilio.rest import Client
-
-
-#: When the current invocation must be done with Twilio (monotonic seconds), set per invocation
-#: from the Lambda context, less a safety margin. No call may outlive it.
-DEADLINE: ContextVar[float | None] = ContextVar("twilio_deadline", default=None)
-#: Below this many seconds left, a call is not started.
-MIN_CALL_SECONDS = 0.5
-
-
-def time_left() -> float:
-    deadline = DEADLINE.get()
-    return float("inf") if deadline is None else deadline - time.monotonic()
-
-
-@contextlib.contextmanager
-def deadline_from(context: Any) -> Iterator[None]:
-    """Bound every Twilio call of this invocation by the Lambda's remaining time."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        yield
-        return
-    margin = get_settings().safety_margin_seconds
-    token = DEADLINE.set(time.monotonic() + remaining() / 1000 - margin)
-    try:
-        yield
-    finally:
-        DEADLINE.reset(token)
 
 
 class OutcomeUnknown(Exception):
@@ -73,13 +52,19 @@ class ConnectorHttpClient(TwilioHttpClient):
     """
 
     def __init__(
-        self, connect_timeout: float, read_timeout: float, api_url: str | None, pool_size: int
+        self,
+        connect_timeout: float,
+        read_timeout: float,
+        api_url: str | None,
+        pool_size: int,
+        credentials: Credentials | None = None,
     ) -> None:
         from requests.adapters import HTTPAdapter
 
         super().__init__(pool_connections=True)
         self.timeout = (connect_timeout, read_timeout)  # type: ignore[assignment]
         self.api_url = api_url
+        self.credentials = credentials
         # One keep-alive connection per concurrent sender (twilio's default pool holds
         # cpu_count + 4, and a bulk send would open a new TLS connection for each request).
         # urllib3's pool is thread-safe; the session is shared by the senders.
@@ -101,6 +86,28 @@ class ConnectorHttpClient(TwilioHttpClient):
     ) -> Response:
         if self.api_url and url.startswith(DEFAULT_API_URL):
             url = self.api_url + url[len(DEFAULT_API_URL) :]
+        response = self._send(method, url, params, data, headers, auth, allow_redirects)
+        if response.status_code == 401 and self.credentials is not None:
+            # a rotated token: the cached secret is stale. Twilio did nothing with a 401, so
+            # the request is repeated once with the secret read afresh.
+            fresh = refreshed_credentials(self.credentials)
+            if fresh is not None and fresh.account_sid == self.credentials.account_sid:
+                logger.info("Twilio refused the cached credentials: the secret was read again")
+                response = self._send(
+                    method, url, params, data, headers, _auth(fresh), allow_redirects
+                )
+        return response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None,
+        data: dict[str, object] | None,
+        headers: dict[str, str] | None,
+        auth: tuple[str, str] | None,
+        allow_redirects: bool,
+    ) -> Response:
         left = time_left()
         if left < MIN_CALL_SECONDS:
             raise GATEWAY_TIMEOUT("The function's time ran out before Twilio could be called")
@@ -133,13 +140,21 @@ def _client_for(credentials: Credentials) -> Client:
 
     settings = get_settings()
     http_client = ConnectorHttpClient(
-        settings.connect_timeout, settings.read_timeout, settings.api_url, settings.send_concurrency
+        settings.connect_timeout,
+        settings.read_timeout,
+        settings.api_url,
+        settings.send_concurrency,
+        credentials,
     )
-    if credentials.api_key and credentials.api_secret:
-        username, password = credentials.api_key, credentials.api_secret
-    else:
-        username, password = credentials.account_sid, credentials.auth_token
+    username, password = _auth(credentials)
     return Client(username, password, credentials.account_sid, http_client=http_client)
+
+
+def _auth(credentials: Credentials) -> tuple[str, str]:
+    """Basic auth for the REST API: the API key when the secret has one, else the token."""
+    if credentials.api_key and credentials.api_secret:
+        return credentials.api_key, credentials.api_secret
+    return credentials.account_sid, credentials.auth_token
 
 
 def get_client(credentials: Credentials | None = None) -> Client:
