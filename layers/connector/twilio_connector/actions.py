@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from twilio_connector import inputs
+from twilio_connector.deadline import deadline_from
 from twilio_connector.errors import UNKNOWN_ERROR, ConnectorError
 from twilio_connector.observability import logger
-from twilio_connector.deadline import deadline_from
 
 Handler = Callable[[Any, Any], dict[str, Any]]
 
