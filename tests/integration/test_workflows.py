@@ -163,3 +163,56 @@ def test_the_example_rule_starts_the_example_with_the_match_groups(
     task_payload = {k: execution_input[k] for k in ("smsTo", "smsBody", "metadata")}
     result = send(task_payload, lambda_context)  # what the example's SendSms state does
     assert result["messages"][0]["to"] == A
+
+
+def test_a_throttled_resume_keeps_the_token_for_the_retry(
+    webhook, emulator, send, lambda_context, sfn_calls
+):
+    """SendTaskSuccess fails (throttling): the status callback fails (500) and the token stays
+    parked, so the callback's retry resumes the execution."""
+    throttle_next_resume()
+    send({"smsTo": A, "smsBody": "x", "taskToken": TOKEN}, lambda_context)
+    emulator.drain_callbacks()
+    [delivered] = [
+        d for d in emulator.webhook_deliveries if d["params"]["MessageStatus"] == "delivered"
+    ]
+    assert delivered["status"] == 500 and delivered["body"] == "SERVICE_UNAVAILABLE"
+    assert [(name, p["taskToken"]) for name, p in sfn_calls] == [("SendTaskSuccess", TOKEN)]
+    again = emulator.signed_post(delivered["url"], delivered["params"])  # Twilio's retry
+    assert again["status"] == 204
+    assert [(name, p["taskToken"]) for name, p in sfn_calls] == [("SendTaskSuccess", TOKEN)] * 2
+    emulator.signed_post(delivered["url"], delivered["params"])  # resumed: the token is gone
+    assert len(sfn_calls) == 2
+
+
+def test_a_throttled_reply_resume_keeps_the_token(
+    webhook, emulator, send, lambda_context, sfn_calls
+):
+    throttle_next_resume()
+    send({"smsTo": A, "smsBody": "Reply", "taskToken": TOKEN, "waitFor": "reply"}, lambda_context)
+    emulator.drain_callbacks()
+    assert emulator.deliver_incoming(f"{webhook.url}/sms", "yes", from_=A)["status"] == 500
+    delivery = emulator.webhook_deliveries[-1]
+    assert emulator.signed_post(delivery["url"], delivery["params"])["status"] == 200
+    assert [name for name, _ in sfn_calls] == ["SendTaskSuccess"] * 2
+    assert json.loads(sfn_calls[1][1]["output"])["body"] == "yes"
+    emulator.deliver_incoming(f"{webhook.url}/sms", "again", from_=A)
+    assert len(sfn_calls) == 2
+
+
+def throttle_next_resume() -> None:
+    """The next SendTaskSuccess is refused with ThrottlingException (after sfn_calls saw it)."""
+    from twilio_connector.aws import aws_client
+
+    armed = [True]
+
+    def throttle_once(params, model, **kwargs):
+        if armed.pop() if armed else False:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                "SendTaskSuccess",
+            )
+
+    aws_client("stepfunctions").meta.events.register(
+        "before-parameter-build.sfn.SendTaskSuccess", throttle_once
+    )

@@ -6,6 +6,11 @@ for their reply. The inbound function resumes the execution: ``SendTaskSuccess``
 is delivered or the recipient answers, ``SendTaskFailure`` with the catalogued code when it
 failed or went undelivered. A token Step Functions no longer knows (the state timed out, or the
 execution ended) is logged and dropped, never retried.
+
+A token is removed only once Step Functions took the answer (or said it no longer knows the
+token): when ``SendTaskSuccess`` fails (throttling, an outage), the webhook fails and Twilio's
+retry finds the token still parked. Two deliveries at once may both resume it; Step Functions
+keeps the first answer and reports the token gone to the second.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from twilio_connector.aws import aws_client
 from twilio_connector.config import get_settings
-from twilio_connector.errors import UNKNOWN_ERROR, error_for_twilio
+from twilio_connector.errors import UNKNOWN_ERROR, aws_failure, error_for_twilio
 from twilio_connector.observability import logger, metrics
 from twilio_connector.redaction import mask_phone
 
@@ -50,25 +55,44 @@ def park(kind: str, subject: str, token: str, context: dict[str, Any]) -> None:
         },
     )
     if kind == DELIVERY:
-        final = _take("final", subject)
+        final = _parked("final", subject)
         if final is not None:
-            parked = _take(DELIVERY, subject)
+            parked = _parked(DELIVERY, subject)
             if parked is not None:  # (else the status callback resumed it meanwhile)
                 _finish(parked[0], final[1])
+                _drop(DELIVERY, subject, parked[0])
+            _drop("final", subject, final[0])
 
 
-def _take(kind: str, subject: str) -> tuple[str, dict[str, Any]] | None:
-    """The token parked for ``subject``, removed so that only one delivery resumes it."""
+def _parked(kind: str, subject: str) -> tuple[str, dict[str, Any]] | None:
+    """The token parked for ``subject`` and its context, if it has not expired."""
     table = get_settings().idempotency_table
     if not table:
         return None
-    answer = aws_client("dynamodb").delete_item(
-        TableName=table, Key={"id": {"S": _key(kind, subject)}}, ReturnValues="ALL_OLD"
+    answer = aws_client("dynamodb").get_item(
+        TableName=table, Key={"id": {"S": _key(kind, subject)}}, ConsistentRead=True
     )
-    item = answer.get("Attributes")
+    item = answer.get("Item")
     if not item or int(item.get("expiration", {}).get("N", "0")) < time.time():
         return None
     return item["token"]["S"], json.loads(item.get("context", {}).get("S", "{}"))
+
+
+def _drop(kind: str, subject: str, token: str) -> None:
+    """Remove a token once Step Functions took its answer (unless another was parked since)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        aws_client("dynamodb").delete_item(
+            TableName=get_settings().idempotency_table,
+            Key={"id": {"S": _key(kind, subject)}},
+            ConditionExpression="#t = :token",
+            ExpressionAttributeNames={"#t": "token"},
+            ExpressionAttributeValues={":token": {"S": token}},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
 
 
 def _resume(token: str, *, output: dict[str, Any] | None = None, error: Any = None) -> bool:
@@ -83,7 +107,7 @@ def _resume(token: str, *, output: dict[str, Any] | None = None, error: Any = No
     except ClientError as exc:
         code = exc.response["Error"]["Code"]
         if code not in GONE:
-            raise
+            raise aws_failure(exc, "Step Functions") from exc  # the token stays parked
         logger.warning("Task token no longer waited on: dropped", extra={"reason": code})
         metrics.add_metric(name="TaskTokenExpired", unit=MetricUnit.Count, value=1)
         return False
@@ -97,12 +121,13 @@ def on_status(detail: dict[str, Any]) -> None:
     status = detail["status"]
     if status != "delivered" and status not in FINAL_FAILURES:
         return
-    parked = _take(DELIVERY, detail["messageSid"])
+    parked = _parked(DELIVERY, detail["messageSid"])
     if parked is None:
         _remember_final(detail)
         return
     token, _ = parked
     _finish(token, detail)
+    _drop(DELIVERY, detail["messageSid"], token)
 
 
 def _remember_final(detail: dict[str, Any]) -> None:
@@ -140,7 +165,7 @@ def _finish(token: str, detail: dict[str, Any]) -> None:
 
 def on_reply(message: dict[str, str], matches: list[dict[str, Any]]) -> None:
     """An inbound message: resume the wait for a reply from its sender, if any."""
-    parked = _take(REPLY, message["from"])
+    parked = _parked(REPLY, message["from"])
     if parked is None:
         return
     token, context = parked
@@ -155,4 +180,5 @@ def on_reply(message: dict[str, str], matches: list[dict[str, Any]]) -> None:
             "matches": matches,
         },
     )
+    _drop(REPLY, message["from"], token)
     logger.info("Reply wait resumed", extra={"from": mask_phone(message["from"])})
