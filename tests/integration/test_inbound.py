@@ -7,6 +7,7 @@ import time
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from botocore.exceptions import ClientError
 from twilio.request_validator import RequestValidator
 
 from local.apigw import ApiGatewayAdapter, proxy_event
@@ -378,6 +379,51 @@ def test_when_even_the_dead_letter_queue_fails_twilio_gets_an_error(
     reset_layer_caches()
     assert "12345" in handler(load_event("inbound_sms"), lambda_context)["body"]
     assert len(inbound.events()) == 1
+
+
+def test_a_retry_after_a_partial_publish_publishes_only_the_rest(
+    inbound, handler, lambda_context, monkeypatch
+):
+    """One trigger's event is published, the next is refused and so is the dead-letter queue:
+    the webhook fails (500); Twilio's retry publishes the second event, not the first again."""
+    from twilio_connector.aws import aws_client
+
+    set_triggers(
+        monkeypatch,
+        ORDER_TRIGGER,
+        {"name": "digits", "pattern": "(?<d>\\d+)", "echo": "ok ${d}", "echoError": "sorry ${d}"},
+    )
+    events, sqs = aws_client("events"), aws_client("sqs")
+    real_put, real_send = events.put_events, sqs.send_message
+    outage = {"on": True}
+
+    def second_entry_fails(**kwargs):
+        if not outage["on"]:
+            return real_put(**kwargs)
+        answer = real_put(Entries=kwargs["Entries"][:1])
+        answer["Entries"].append({"ErrorCode": "InternalFailure", "ErrorMessage": "try later"})
+        answer["FailedEntryCount"] = 1
+        return answer
+
+    def queue_down(**kwargs):
+        if outage["on"]:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable"}}, "SendMessage")
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(events, "put_events", second_entry_fails)
+    monkeypatch.setattr(sqs, "send_message", queue_down)
+    event = message("Order Number 42")
+    first = handler(event, lambda_context)
+    assert first["statusCode"] == 500 and first["body"] == "SERVICE_UNAVAILABLE"
+    assert [e["detail"]["trigger"] for e in inbound.events()] == ["order-number"]
+    outage["on"] = False
+    again = handler(event, lambda_context)  # Twilio's retry of the same delivery
+    assert again["statusCode"] == 200
+    assert "Your reference number is 42" in again["body"] and "ok 42" in again["body"]
+    assert [e["detail"]["trigger"] for e in inbound.events()] == ["digits"]  # only the rest
+    assert inbound.dead_letters() == []
+    assert handler(event, lambda_context)["body"] == again["body"]  # and then it is done
+    assert inbound.events() == []
 
 
 def test_catastrophic_pattern_is_bounded_and_does_not_block_others(

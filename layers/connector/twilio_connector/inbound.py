@@ -2,19 +2,24 @@
 
 A webhook Twilio delivers twice (same ``MessageSid``) is processed once: powertools idempotency
 on a DynamoDB table (``IDEMPOTENCY_TABLE``) returns the first reply to the second delivery.
-An event that cannot be published goes, with the inbound message, to the dead-letter queue.
+An event that cannot be published goes, with the inbound message, to the dead-letter queue. If
+even the queue refuses it, the webhook fails (Twilio retries, or calls the fallback URL) and the
+triggers whose events were published are remembered beside the idempotency record, so that the
+retry publishes only the others: no event twice, none lost.
 """
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from twilio_connector import task_tokens
+from twilio_connector.aws import aws_client
 from twilio_connector.config import get_settings
-from twilio_connector.errors import ConnectorError
+from twilio_connector.errors import ConnectorError, aws_failure
 from twilio_connector.observability import logger, metrics
 from twilio_connector.publishing import dead_letter, publish
 from twilio_connector.redaction import mask_phone
@@ -24,6 +29,8 @@ from twilio_connector.triggers import Match, load_triggers, match_all
 SMS_RECEIVED = "SMS_RECEIVED"
 SMS_STATUS_CHANGED = "SMS_STATUS_CHANGED"
 MAX_ECHO_CHARS = 1600
+#: How long a delivery's published triggers are remembered: as long as its idempotency record.
+PUBLISHED_TTL_SECONDS = 7 * 24 * 3600
 
 
 class InvalidWebhook(ValueError):
@@ -64,9 +71,9 @@ def _idempotent_receive() -> Any:
     config = IdempotencyConfig(
         event_key_jmespath="messageSid",
         raise_on_no_idempotency_key=True,
-        expires_after_seconds=7 * 24 * 3600,
+        expires_after_seconds=PUBLISHED_TTL_SECONDS,
     )
-    persistence = DynamoDBPersistenceLayer(table_name=table)
+    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws_client("dynamodb"))
     return config, idempotent_function(
         data_keyword_argument="message", persistence_store=persistence, config=config
     )(_receive)
@@ -105,13 +112,20 @@ def _receive(message: dict[str, str]) -> str:
     if not matches:
         return str(reply)
     details = [_received_detail(match, message) for match in matches]
-    outcomes = publish(SMS_RECEIVED, details)
+    done = _published_before(message["messageSid"])
+    pending = [detail for detail in details if detail["trigger"] not in done]
+    outcomes_now = publish(SMS_RECEIVED, pending)
+    published = {d["trigger"]: error for d, error in zip(pending, outcomes_now, strict=True)}
+    outcomes = [published.get(detail["trigger"]) for detail in details]
     failed = [
         {"detail": detail, "error": error}
         for detail, error in zip(details, outcomes, strict=True)
         if error
     ]
     if failed:
+        _remember_published(
+            message["messageSid"], [name for name, error in published.items() if error is None]
+        )
         dead_letter(
             {
                 "detailType": SMS_RECEIVED,
@@ -126,6 +140,45 @@ def _receive(message: dict[str, str]) -> str:
         if text:
             reply.message(text)
     return str(reply)
+
+
+def _published_key(message_sid: str) -> str:
+    return f"inbound-published#{message_sid}"
+
+
+def _published_before(message_sid: str) -> set[str]:
+    """The triggers whose events an earlier, failed delivery of this message published."""
+    table = get_settings().idempotency_table
+    if not table:
+        return set()
+    try:
+        item = aws_client("dynamodb").get_item(
+            TableName=table, Key={"id": {"S": _published_key(message_sid)}}, ConsistentRead=True
+        )
+    except Exception as exc:
+        raise aws_failure(exc, "The idempotency table") from exc
+    return set(item.get("Item", {}).get("triggers", {}).get("SS", []))
+
+
+def _remember_published(message_sid: str, triggers: list[str]) -> None:
+    """Keep what was published, for a retry of this delivery (if the dead-letter queue fails)."""
+    settings = get_settings()
+    if not triggers or not settings.idempotency_table:
+        return
+    try:
+        aws_client("dynamodb").update_item(
+            TableName=settings.idempotency_table,
+            Key={"id": {"S": _published_key(message_sid)}},
+            UpdateExpression="ADD triggers :names SET expiration = :expiration",
+            ExpressionAttributeValues={
+                ":names": {"SS": triggers},
+                ":expiration": {"N": str(int(time.time()) + PUBLISHED_TTL_SECONDS)},
+            },
+        )
+    except Exception as exc:  # the dead-letter queue may still take the rest: go on
+        logger.error(
+            "Published triggers not recorded", extra={"code": aws_failure(exc, "table").code}
+        )
 
 
 def _received_detail(match: Match, message: dict[str, str]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from twilio_connector.aws import aws_client
 from twilio_connector.config import get_settings
+from twilio_connector.errors import aws_failure
 from twilio_connector.observability import logger, metrics
 
 #: PutEvents takes at most 10 entries per call.
@@ -68,7 +69,10 @@ def dead_letter(record: dict[str, Any]) -> None:
         raise RuntimeError(
             "DEAD_LETTER_QUEUE_URL is not set: an unpublished event has nowhere to go"
         )
-    aws_client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
+    try:
+        aws_client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
+    except Exception as exc:
+        raise aws_failure(exc, "The dead-letter queue") from exc
     metrics.add_metric(name="DeadLettered", unit=MetricUnit.Count, value=1)
     logger.warning(
         "Unpublished event kept on the dead-letter queue", extra={"kind": record.get("detailType")}

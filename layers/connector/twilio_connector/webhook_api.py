@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
 from twilio_connector.config import get_credentials, get_settings
+from twilio_connector.deadline import deadline_from
 from twilio_connector.errors import ConnectorError
 from twilio_connector.inbound import InvalidWebhook
 from twilio_connector.observability import logger, metrics
@@ -76,4 +77,5 @@ def resolve(app: APIGatewayRestResolver, event: object, context: object) -> dict
     """``app.resolve``, and a 400 for anything that is not an API Gateway proxy event."""
     if not isinstance(event, dict) or not isinstance(event.get("requestContext"), dict):
         return {"statusCode": 400, "headers": {"Content-Type": "text/plain"}, "body": "Bad Request"}
-    return app.resolve(event, context)
+    with deadline_from(context):  # every AWS call of the webhook ends before the Lambda's time
+        return app.resolve(event, context)
