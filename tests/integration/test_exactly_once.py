@@ -222,3 +222,126 @@ def test_fault_injection_exactly_one_message_per_request_and_recipient(
     assert len(expected) >= 1000
     assert duplicates == 0 and missing == 0 and set(stored) == expected
     assert outcomes["crashed"] > 0 and outcomes["succeeded"] == requests_count
+
+
+# --- one idempotencyKey, one request -------------------------------------------------------------
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:orders:3f1c"
+
+
+def test_a_key_reused_for_another_request_is_refused_and_sends_nothing(
+    aws, emulator, handler, lambda_context
+):
+    """$$.Execution.Id as the key of two send states: the second is not silently dropped."""
+    first = handler({"smsTo": A, "smsBody": "Shipped", "idempotencyKey": EXECUTION}, lambda_context)
+    for changed in (
+        {"smsTo": A, "smsBody": "Delivered"},  # another body
+        {"smsTo": [A, B], "smsBody": "Shipped"},  # an added recipient
+        {"smsTo": A, "smsBody": "Shipped", "mediaUrl": "https://example.com/a.png"},  # media
+        {"smsTo": A, "smsBody": "Shipped", "smsFrom": "ACME"},  # another sender
+    ):
+        event = {**changed, "idempotencyKey": EXECUTION}
+        body = expect_error(handler, lambda_context, event, "IDEMPOTENCY_KEY_REUSED")
+        assert body["field"] == "idempotencyKey"
+    assert count(emulator) == {("Shipped", A): 1} and len(emulator.messages) == 1
+    again = handler({"smsTo": A, "smsBody": "Shipped", "idempotencyKey": EXECUTION}, lambda_context)
+    assert again["smsResult"] == first["smsResult"]  # the same request: the stored result
+
+
+def test_a_key_per_state_sends_each_state_s_message(aws, emulator, handler, lambda_context):
+    for state, text in (("NotifyShipped", "Shipped"), ("NotifyDelivered", "Delivered")):
+        key = f"{EXECUTION}-{state}"  # States.Format('{}-{}', $$.Execution.Id, $$.State.Name)
+        handler({"smsTo": A, "smsBody": text, "idempotencyKey": key}, lambda_context)
+    assert count(emulator) == {("Shipped", A): 1, ("Delivered", A): 1}
+
+
+def test_the_same_recipients_in_another_order_are_the_same_request(
+    aws, emulator, handler, lambda_context
+):
+    first = handler({"smsTo": [A, B], "smsBody": "x", "idempotencyKey": "k"}, lambda_context)
+    again = handler({"smsTo": [B, A], "smsBody": "x", "idempotencyKey": "k"}, lambda_context)
+    assert again["smsResult"] == first["smsResult"] and len(emulator.messages) == 2
+
+
+# --- reconciliation adopts only what is provably this request's ---------------------------------
+def test_a_lost_send_never_adopts_another_request_s_message(aws, emulator, handler, lambda_context):
+    """A sends "X" to R; B sends the same "X" to R under another key and its request is lost
+    before Twilio stores it: B must not return A's SID, and R must get two messages."""
+    a = handler({"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-A"}, lambda_context)
+    emulator.faults.drop_next = 1  # B's POST never reaches Twilio's store
+    event_b = {"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-B"}
+    expect_error(handler, lambda_context, event_b, "TWILIO_CONNECTION_ERROR")
+    assert len(emulator.messages) == 1  # B's one quick look found only A's message
+    b = handler(event_b, lambda_context)  # the workflow retries: nothing of B's exists: sent
+    assert count(emulator) == {("X", A): 2}
+    assert set(a["smsResult"]) | set(b["smsResult"]) == set(emulator.messages)
+
+
+def test_an_unsettled_identical_send_is_reported_not_guessed(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    """A's message reached Twilio but A has not recorded it yet when B, sending the same text to
+    the same recipient, loses its answer: the message could be either's. B reports the
+    ambiguity (SEND_OUTCOME_AMBIGUOUS) instead of taking it; once A settles, B's retry sends."""
+    import threading
+
+    from twilio_connector.ledger import SendLedger
+
+    real = SendLedger.record
+    a_sent, release = threading.Event(), threading.Event()
+
+    def a_records_late(self, claim, status, resource=None):
+        if status == "sent" and not a_sent.is_set():  # A: Twilio answered; the record waits
+            a_sent.set()
+            assert release.wait(20)
+        return real(self, claim, status, resource)
+
+    monkeypatch.setattr(SendLedger, "record", a_records_late)
+    outcome = {}
+    a = threading.Thread(
+        target=lambda: outcome.update(
+            a=handler({"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-A"}, lambda_context)
+        )
+    )
+    a.start()
+    assert a_sent.wait(20) and len(emulator.messages) == 1  # A's message exists, unrecorded
+    handler_b = handler
+    emulator.faults.drop_next = 1  # B's request is lost
+    event_b = {"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-B"}
+    expect_error(handler_b, lambda_context, event_b, "TWILIO_CONNECTION_ERROR")
+    body = expect_error(handler_b, lambda_context, event_b, "SEND_OUTCOME_AMBIGUOUS")
+    assert "+14155550100" not in body["message"]
+    assert len(emulator.messages) == 1  # nothing guessed, nothing sent
+    release.set()
+    a.join(20)
+    b = handler_b(event_b, lambda_context)  # A settled: the message is A's, B's was lost: sent
+    assert count(emulator) == {("X", A): 2}
+    assert set(outcome["a"]["smsResult"]) | set(b["smsResult"]) == set(emulator.messages)
+
+
+def test_two_lost_identical_sends_are_both_reported(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    """A crashes after Twilio accepted its message; B's request (same text, same recipient) is
+    lost. One message exists and it could be either's: neither takes it, neither resends."""
+    from twilio_connector.ledger import SendLedger
+
+    monkeypatch.setenv("SEND_LEASE_SECONDS", "0")
+    reset_layer_caches()
+    real = SendLedger.record
+
+    def crash_when_recording_sent(self, claim, status, resource=None):
+        if status == "sent":
+            raise Crash
+        return real(self, claim, status, resource)
+
+    monkeypatch.setattr(SendLedger, "record", crash_when_recording_sent)
+    event_a = {"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-A"}
+    with pytest.raises(Crash):
+        handler(event_a, lambda_context)
+    monkeypatch.setattr(SendLedger, "record", real)
+    emulator.faults.drop_next = 1
+    event_b = {"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-B"}
+    expect_error(handler, lambda_context, event_b, "TWILIO_CONNECTION_ERROR")
+    expect_error(handler, lambda_context, event_b, "SEND_OUTCOME_AMBIGUOUS")
+    expect_error(handler, lambda_context, event_a, "SEND_OUTCOME_AMBIGUOUS")
+    assert len(emulator.messages) == 1

@@ -26,10 +26,11 @@ from twilio_connector.errors import (
     GATEWAY_TIMEOUT,
     INVALID_INPUT,
     MISSING_INPUT,
+    SEND_OUTCOME_AMBIGUOUS,
     SERVICE_UNAVAILABLE,
     ConnectorError,
 )
-from twilio_connector.ledger import Claim, Decision, SendLedger, request_key
+from twilio_connector.ledger import Claim, Decision, SendLedger, digest, request_key
 from twilio_connector.observability import logger, metrics
 from twilio_connector.phone import parse_recipients, validate_sender
 from twilio_connector.redaction import mask_phone
@@ -164,9 +165,11 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     params = _create_params(request, credentials, body)
     client = get_client(credentials)
     table = get_settings().idempotency_table
-    sender = Sender(
-        client, params, SendLedger(table) if table else None, _request_key(request, params)
-    )
+    key = _request_key(request, params)
+    ledger = SendLedger(table, digest(_compared(params))) if table else None
+    if ledger is not None and request.idempotency_key:
+        ledger.bind(key, _fingerprint(request, params))
+    sender = Sender(client, params, ledger, key)
 
     messages: list[dict[str, Any]] = []
     sent: list[tuple[int, str, dict[str, Any]]] = []
@@ -256,6 +259,30 @@ def _request_key(request: SendSmsRequest, params: dict[str, Any]) -> str:
     return request_key(request.idempotency_key, normalised)
 
 
+#: What makes two requests under one ``idempotencyKey`` the same request.
+FINGERPRINT_FIELDS = (
+    "body",
+    "from_",
+    "messaging_service_sid",
+    "media_url",
+    "send_at",
+    "validity_period",
+)
+
+
+def _fingerprint(request: SendSmsRequest, params: dict[str, Any]) -> str:
+    """The recipients (in any order), rendered body, sender, media and schedule."""
+    fields = {name: params.get(name) for name in FINGERPRINT_FIELDS}
+    return digest({"recipients": sorted(request.recipients), **fields})
+
+
+def _compared(params: dict[str, Any]) -> list[Any]:
+    """What reconciliation compares between this request and a message Twilio has."""
+    if params.get("from_"):
+        return ["from", params["from_"], params.get("body") or ""]
+    return ["service", params.get("messaging_service_sid"), params.get("body") or ""]
+
+
 #: How far back (seconds) reconciliation looks before a lost attempt, for clock differences.
 CLOCK_SKEW = 60
 #: Pages of the recipient's messages reconciliation reads at most.
@@ -295,7 +322,11 @@ class Sender:
         if claim.decision is Decision.BUSY:
             raise CONFLICT("Another invocation is sending this message to this recipient; retry")
         if claim.decision is Decision.RECONCILE:
-            found = self.find_sent(to, claim.previous_attempt_at or 0)
+            try:
+                found = self.find_sent(claim, claim.previous_attempt_at or 0)
+            except ConnectorError:
+                self._record(claim, "unknown")  # still unknown: the next attempt asks again
+                raise
             if found is not None:
                 logger.info(
                     "Adopted a message a lost attempt had sent", extra={"sid": found["sid"]}
@@ -307,8 +338,8 @@ class Sender:
             resource = self._create(to)
         except OutcomeUnknown as unknown:
             try:  # one quick look; a retry of the whole request looks again, later
-                found = self.find_sent(to, time.time() - CLOCK_SKEW, attempts=1)
-            except ConnectorError:  # no time or no answer to ask now: the next attempt asks
+                found = self.find_sent(claim, time.time() - CLOCK_SKEW, attempts=1)
+            except ConnectorError:  # no time, no answer, or no certainty: the next attempt asks
                 found = None
             if found is not None:
                 self._record(claim, "sent", found)
@@ -335,28 +366,63 @@ class Sender:
             # the send itself is settled; a retry reconciles this recipient with Twilio
             logger.error("Send outcome not recorded", extra={"code": error.code})
 
-    def find_sent(self, to: str, since: float, attempts: int = 0) -> dict[str, Any] | None:
-        """The message this request sent to ``to`` at or after ``since`` (epoch seconds), if
-        Twilio has it: the recipient's newest messages, read until they are older than that."""
+    def find_sent(self, claim: Claim, since: float, attempts: int = 0) -> dict[str, Any] | None:
+        """The message this claim's request sent to its recipient at or after ``since`` (epoch
+        seconds), if Twilio has it and it is provably this request's: a message another request
+        sent or adopted is never taken, and while another request's attempt to the same
+        recipient with the same text is unsettled, an unowned message could be either's:
+        ``SEND_OUTCOME_AMBIGUOUS`` rather than a guess."""
+        assert self.ledger is not None
+        candidates = self._candidates(claim.recipient, since - CLOCK_SKEW, attempts)
+        if not candidates:
+            return None
+        # read after Twilio's list: an attempt whose message is listed registered before it
+        others = self.ledger.others_in_flight(claim, since - 2 * CLOCK_SKEW)
+        unowned = []
+        for resource in candidates:
+            owner = self.ledger.owner(resource["sid"])
+            if owner == claim.key:
+                return resource  # an earlier attempt of this request already took it
+            if owner is None:
+                unowned.append(resource)
+        if not unowned:
+            return None
+        if others:
+            raise SEND_OUTCOME_AMBIGUOUS(
+                f"A message with this text to {mask_phone(claim.recipient)} exists, but "
+                f"{others} other request(s) sending the same text to this recipient have not "
+                "settled: it cannot be told whose it is. Retry: once they settle it is decided; "
+                "if this persists, see the README (a possible duplicate against a possible loss)",
+                candidates=len(unowned),
+            )
+        for resource in reversed(unowned):  # the oldest first
+            if self.ledger.adopt(claim, resource["sid"]):
+                return resource
+        return None
+
+    def _candidates(self, to: str, since: float, attempts: int) -> list[dict[str, Any]]:
+        """The recipient's messages created at or after ``since`` with this request's sender and
+        text, newest first: the recipient's newest messages, read until they are older."""
         api = self.client.api.v2010.account.messages
         filters: dict[str, Any] = {"to": to, "page_size": 50}
         if self.params.get("from_"):
             filters["from_"] = self.params["from_"]
+        found: list[dict[str, Any]] = []
         page = call_twilio(lambda: api.page(**filters), changes_state=False, attempts=attempts)
         for _ in range(RECONCILE_PAGES):
             for resource in map(to_resource, page):
                 created = parsedate_to_datetime(resource["date_created"]).timestamp()
-                if created < since - CLOCK_SKEW:
-                    return None
+                if created < since:
+                    return found
                 if self._same_message(resource):
-                    return resource
+                    found.append(resource)
             if not page.next_page_url:
-                return None
+                return found
             next_url = page.next_page_url
             page = call_twilio(
                 lambda url=next_url: api.get_page(url), changes_state=False, attempts=attempts
             )
-        return None
+        return found
 
     def _same_message(self, resource: dict[str, Any]) -> bool:
         params = self.params
