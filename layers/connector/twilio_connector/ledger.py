@@ -19,11 +19,11 @@ Beside the per-recipient records:
 - ``sms-request#<request>`` binds an ``idempotencyKey`` to the request's fingerprint (recipients,
   rendered body, sender, media, schedule): the same key with another request is refused
   (``IDEMPOTENCY_KEY_REUSED``) before anything is sent.
-- ``sms-sid#<sid>`` names the (request, recipient) a message belongs to: reconciliation never
-  adopts a message another request sent or adopted.
-- ``sms-inflight#<recipient>#<content>`` lists the attempts whose outcome is not settled yet
-  (claimed, not recorded as sent or failed) per recipient and content: reconciliation adopts an
-  unowned message only when no other request's attempt could have sent it.
+- ``sms-attempts#<recipient>#<content>#<hour>`` lists every attempt (its lease end and its
+  record's key) to a recipient with a given sender and text, by the hour it started. A lost send
+  reads the attempts of other requests that could have created the message it found, and their
+  records: a message another request recorded as sent is never adopted, and while another such
+  attempt is unsettled (claimed, not recorded), the message could be either's: no guess.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ from twilio_connector.config import get_settings
 from twilio_connector.errors import IDEMPOTENCY_KEY_REUSED, aws_failure
 
 PREFIX = "sms-send"
+HOUR = 3600
+#: Hours of attempts a reconciliation reads at most (the ledger's records live 24 h by default).
+MAX_HOURS = 48
 
 
 class Decision(Enum):
@@ -58,7 +61,6 @@ class Claim:
     previous_attempt_at: float | None = None
     resource: dict[str, Any] | None = None
     recipient: str = ""
-    entry: str | None = None  # this attempt in the in-flight list, until its outcome is settled
 
 
 def digest(value: object) -> str:
@@ -82,8 +84,8 @@ class SendLedger:
     def _key(self, request: str, recipient: str) -> str:
         return f"{PREFIX}#{request}#{recipient}"
 
-    def _in_flight_key(self, recipient: str) -> str:
-        return f"sms-inflight#{recipient}#{self.content}"
+    def _attempts_key(self, recipient: str, hour: int) -> str:
+        return f"sms-attempts#{recipient}#{self.content}#{hour}"
 
     def _expiration(self) -> dict[str, str]:
         return {"N": str(int(time.time()) + self.settings.idempotency_ttl_seconds)}
@@ -157,16 +159,21 @@ class SendLedger:
         old = answer.get("Attributes") or {}
         status = old.get("status", {}).get("S")
         previous = float(old["attempt_at"]["N"]) if status in ("started", "unknown") else None
-        entry = f"{now + lease_seconds:.3f}|{key}"
-        # in the in-flight list before Twilio is called: a lost send of another request to the
-        # same recipient with the same text must not take this attempt's message for its own
+        # listed before Twilio is called: a lost send of another request to this recipient
+        # with the same text must not take this attempt's message for its own
+        hour = int(now // HOUR)
         self._update(
-            self._in_flight_key(recipient),
+            self._attempts_key(recipient, hour),
             "ADD entries :entry SET expiration = :expiration",
-            {":entry": {"SS": [entry]}, ":expiration": self._expiration()},
+            {
+                ":entry": {"SS": [f"{now + lease_seconds:.3f}|{key}"]},
+                ":expiration": {
+                    "N": str((hour + 1) * HOUR + self.settings.idempotency_ttl_seconds)
+                },
+            },
         )
         decision = Decision.SEND if previous is None else Decision.RECONCILE
-        return Claim(key, token, decision, previous, recipient=recipient, entry=entry)
+        return Claim(key, token, decision, previous, recipient=recipient)
 
     def _read(self, key: str) -> dict[str, Any]:
         try:
@@ -188,57 +195,28 @@ class SendLedger:
         except Exception as exc:
             raise _unavailable(exc) from exc
 
-    def others_in_flight(self, claim: Claim, since: float) -> int:
-        """How many other requests' attempts to this recipient with this content are unsettled
-        and could have created a message at or after ``since`` (epoch seconds)."""
-        entries = self._read(self._in_flight_key(claim.recipient)).get("entries", {}).get("SS", [])
-        others, stale = 0, []
-        for entry in entries:
-            lease_until, _, key = entry.partition("|")
-            if key == claim.key:
-                if entry != claim.entry:
-                    stale.append(entry)  # an earlier attempt of this request: this one goes on
-            elif float(lease_until) >= since:
-                others += 1
-        if stale:
-            self._update(
-                self._in_flight_key(claim.recipient),
-                "DELETE entries :stale",
-                {":stale": {"SS": stale}},
-            )
-        return others
-
-    def owner(self, sid: str) -> str | None:
-        """The (request, recipient) key that sent or adopted message ``sid``, if any."""
-        item = self._read(f"sms-sid#{sid}")
-        return item["owner"]["S"] if item else None
-
-    def adopt(self, claim: Claim, sid: str) -> bool:
-        """Make message ``sid`` this claim's, unless another request has it."""
-        from botocore.exceptions import ClientError
-
-        try:
-            aws_client("dynamodb").put_item(
-                TableName=self.table,
-                Item=self._owner_item(claim, sid),
-                ConditionExpression="attribute_not_exists(id) OR #o = :owner",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":owner": {"S": claim.key}},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise _unavailable(exc) from exc
-            return False
-        except Exception as exc:
-            raise _unavailable(exc) from exc
-        return True
-
-    def _owner_item(self, claim: Claim, sid: str) -> dict[str, Any]:
-        return {
-            "id": {"S": f"sms-sid#{sid}"},
-            "owner": {"S": claim.key},
-            "expiration": self._expiration(),
-        }
+    def others(self, claim: Claim, since: float) -> tuple[int, set[str]]:
+        """Other requests' attempts to this recipient with this content that could have created
+        a message at or after ``since`` (epoch seconds): how many are unsettled, and the SIDs
+        of the messages they recorded as sent."""
+        now = time.time()
+        first = max(int(since // HOUR), int(now // HOUR) - MAX_HOURS)
+        keys: set[str] = set()
+        for hour in range(first, int(now // HOUR) + 1):
+            item = self._read(self._attempts_key(claim.recipient, hour))
+            for entry in item.get("entries", {}).get("SS", []):
+                lease_until, _, key = entry.partition("|")
+                if key != claim.key and float(lease_until) >= since:
+                    keys.add(key)
+        unsettled, owned = 0, set()
+        for key in sorted(keys):
+            record = self._read(key)
+            status = record.get("status", {}).get("S")
+            if status == "sent":
+                owned.add(record.get("sid", {}).get("S", ""))
+            elif status in ("started", "unknown"):
+                unsettled += 1
+        return unsettled, owned
 
     def record(self, claim: Claim, status: str, resource: dict[str, Any] | None = None) -> None:
         """Record the outcome of our claim (ignored if another invocation took it over since)."""
@@ -256,45 +234,18 @@ class SendLedger:
             names["#r"] = "resource"
             values[":sid"] = {"S": str(resource.get("sid"))}
             values[":resource"] = {"S": json.dumps(resource)}
-        own = {
-            "Update": {
-                "TableName": self.table,
-                "Key": {"id": {"S": claim.key}},
-                "UpdateExpression": update,
-                "ConditionExpression": "claim = :claim",
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
-        }
-        settled: list[dict[str, Any]] = []  # a sent message is owned; the attempt is settled
-        if resource is not None:
-            item = self._owner_item(claim, str(resource.get("sid")))
-            settled.append({"Put": {"TableName": self.table, "Item": item}})
-        if status in ("sent", "failed") and claim.entry:
-            settled.append(
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": {"id": {"S": self._in_flight_key(claim.recipient)}},
-                        "UpdateExpression": "DELETE entries :entry",
-                        "ExpressionAttributeValues": {":entry": {"SS": [claim.entry]}},
-                    }
-                }
-            )
-        client = aws_client("dynamodb")
         try:
-            client.transact_write_items(TransactItems=[own, *settled])
+            aws_client("dynamodb").update_item(
+                TableName=self.table,
+                Key={"id": {"S": claim.key}},
+                UpdateExpression=update,
+                ConditionExpression="claim = :claim",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
         except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons") or [{}]
-            if reasons[0].get("Code") != "ConditionalCheckFailed":
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise _unavailable(exc) from exc
-            # another attempt of this request took the claim over: it decides the record, but
-            # the message is still this (request, recipient)'s and this attempt is settled
-            if settled:
-                try:
-                    client.transact_write_items(TransactItems=settled)
-                except Exception as retry_exc:
-                    raise _unavailable(retry_exc) from retry_exc
         except Exception as exc:
             raise _unavailable(exc) from exc
 

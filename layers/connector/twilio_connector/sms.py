@@ -376,29 +376,20 @@ class Sender:
         candidates = self._candidates(claim.recipient, since - CLOCK_SKEW, attempts)
         if not candidates:
             return None
-        # read after Twilio's list: an attempt whose message is listed registered before it
-        others = self.ledger.others_in_flight(claim, since - 2 * CLOCK_SKEW)
-        unowned = []
-        for resource in candidates:
-            owner = self.ledger.owner(resource["sid"])
-            if owner == claim.key:
-                return resource  # an earlier attempt of this request already took it
-            if owner is None:
-                unowned.append(resource)
+        # read after Twilio's list: an attempt whose message is listed was listed before it
+        unsettled, owned = self.ledger.others(claim, since - 2 * CLOCK_SKEW)
+        unowned = [resource for resource in candidates if resource["sid"] not in owned]
         if not unowned:
             return None
-        if others:
+        if unsettled:
             raise SEND_OUTCOME_AMBIGUOUS(
                 f"A message with this text to {mask_phone(claim.recipient)} exists, but "
-                f"{others} other request(s) sending the same text to this recipient have not "
+                f"{unsettled} other request(s) sending the same text to this recipient have not "
                 "settled: it cannot be told whose it is. Retry: once they settle it is decided; "
                 "if this persists, see the README (a possible duplicate against a possible loss)",
                 candidates=len(unowned),
             )
-        for resource in reversed(unowned):  # the oldest first
-            if self.ledger.adopt(claim, resource["sid"]):
-                return resource
-        return None
+        return unowned[-1]  # the oldest: the nearest to this request's attempt
 
     def _candidates(self, to: str, since: float, attempts: int) -> list[dict[str, Any]]:
         """The recipient's messages created at or after ``since`` with this request's sender and
