@@ -54,12 +54,12 @@ def test_retry_after_partial_failure_sends_only_to_the_rest(aws, emulator, handl
     assert result["replayed"] is False  # C's message went out now
 
 
-def test_crash_after_twilio_accepted_is_reconciled(
-    aws, emulator, handler, lambda_context, monkeypatch
-):
+def crash_after_twilio_accepted(handler, event, lambda_context, monkeypatch) -> None:
+    """Run ``event``; the process dies once Twilio accepted the message, before the ledger
+    records it, and its lease is over at once (``SEND_LEASE_SECONDS=0``)."""
     from twilio_connector.ledger import SendLedger
 
-    monkeypatch.setenv("SEND_LEASE_SECONDS", "0")  # the crashed attempt's lease is over at once
+    monkeypatch.setenv("SEND_LEASE_SECONDS", "0")
     reset_layer_caches()
     real = SendLedger.record
 
@@ -69,11 +69,17 @@ def test_crash_after_twilio_accepted_is_reconciled(
         return real(self, claim, status, resource)
 
     monkeypatch.setattr(SendLedger, "record", crash_when_recording_sent)
-    event = {"smsTo": A, "smsBody": "crash", "idempotencyKey": "exec-4/Notify"}
     with pytest.raises(Crash):
         handler(event, lambda_context)
-    assert len(emulator.messages) == 1  # Twilio has it; the ledger says "started"
     monkeypatch.setattr(SendLedger, "record", real)
+
+
+def test_crash_after_twilio_accepted_is_reconciled(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    event = {"smsTo": A, "smsBody": "crash", "idempotencyKey": "exec-4/Notify"}
+    crash_after_twilio_accepted(handler, event, lambda_context, monkeypatch)
+    assert len(emulator.messages) == 1  # Twilio has it; the ledger says "started"
     result = handler(event, lambda_context)
     assert len(emulator.messages) == 1
     assert result["messages"][0]["sid"] == next(iter(emulator.messages))
@@ -323,22 +329,8 @@ def test_two_lost_identical_sends_are_both_reported(
 ):
     """A crashes after Twilio accepted its message; B's request (same text, same recipient) is
     lost. One message exists and it could be either's: neither takes it, neither resends."""
-    from twilio_connector.ledger import SendLedger
-
-    monkeypatch.setenv("SEND_LEASE_SECONDS", "0")
-    reset_layer_caches()
-    real = SendLedger.record
-
-    def crash_when_recording_sent(self, claim, status, resource=None):
-        if status == "sent":
-            raise Crash
-        return real(self, claim, status, resource)
-
-    monkeypatch.setattr(SendLedger, "record", crash_when_recording_sent)
     event_a = {"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-A"}
-    with pytest.raises(Crash):
-        handler(event_a, lambda_context)
-    monkeypatch.setattr(SendLedger, "record", real)
+    crash_after_twilio_accepted(handler, event_a, lambda_context, monkeypatch)
     emulator.faults.drop_next = 1
     event_b = {"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-B"}
     expect_error(handler, lambda_context, event_b, "TWILIO_CONNECTION_ERROR")
