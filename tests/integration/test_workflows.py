@@ -166,7 +166,7 @@ def test_the_example_rule_starts_the_example_with_the_match_groups(
 
 
 def test_a_throttled_resume_keeps_the_token_for_the_retry(
-    webhook, emulator, send, lambda_context, sfn_calls
+    inbound, webhook, emulator, send, lambda_context, sfn_calls
 ):
     """SendTaskSuccess fails (throttling): the status callback fails (500) and the token stays
     parked, so the callback's retry resumes the execution."""
@@ -183,6 +183,8 @@ def test_a_throttled_resume_keeps_the_token_for_the_retry(
     assert [(name, p["taskToken"]) for name, p in sfn_calls] == [("SendTaskSuccess", TOKEN)] * 2
     emulator.signed_post(delivered["url"], delivered["params"])  # resumed: the token is gone
     assert len(sfn_calls) == 2
+    statuses = [e["detail"]["status"] for e in inbound.events()]
+    assert statuses.count("delivered") == 2  # one per callback that succeeded, none for the 500
 
 
 def test_a_throttled_reply_resume_keeps_the_token(

@@ -224,6 +224,9 @@ def receive_status(params: dict[str, str]) -> None:
         "from": params.get("From", ""),
         "accountSid": params.get("AccountSid", ""),
     }
+    # a waiting execution first: if resuming it fails, Twilio's retry of this callback resumes
+    # it then, and the event below has not been published twice
+    task_tokens.on_status(detail)
     [error] = publish(SMS_STATUS_CHANGED, [detail])
     if error:
         dead_letter(
@@ -234,4 +237,3 @@ def receive_status(params: dict[str, str]) -> None:
             }
         )
     logger.info("SMS status", extra={"messageSid": sid, "status": status})
-    task_tokens.on_status(detail)
