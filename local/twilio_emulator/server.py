@@ -144,6 +144,7 @@ class TwilioEmulator:
         #: Final status of messages to a number, for status callbacks: to -> (status, error code).
         self.delivery_outcomes: dict[str, tuple[str, int | None]] = {}
         self.webhook_deliveries: list[dict[str, Any]] = []  # every webhook sent, and its answer
+        self.status_callbacks = True  # False: status callbacks are not sent (not a Twilio switch)
         self._callbacks: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
         self._callback_thread = threading.Thread(target=self._deliver_callbacks, daemon=True)
         self._server = _Server((host, port), _Handler)
@@ -187,6 +188,7 @@ class TwilioEmulator:
             self.requests.clear()
             self.delivery_outcomes.clear()
             self.webhook_deliveries.clear()
+            self.status_callbacks = True
             self.max_in_flight = 0
 
     # --- the resource ----------------------------------------------------------------------------
@@ -250,7 +252,7 @@ class TwilioEmulator:
             messaging_service_sid=service or None,
             num_media=len(media),
         )
-        if callback and not send_at:
+        if callback and not send_at and self.status_callbacks:
             self._callbacks.put((callback, {"sid": message["sid"]}))
         return message
 
