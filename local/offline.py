@@ -22,12 +22,13 @@ from unittest import mock
 
 from local.resources import (
     SECRET_ID,
+    create_credentials_secret,
     create_event_capture,
     create_idempotency_table,
     drain,
     function_environment,
 )
-from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TwilioEmulator
+from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TwilioEmulator
 
 #: The inbound triggers offline: the seeds' order-number example.
 TRIGGERS = [
@@ -115,16 +116,7 @@ def offline_stack(emulator: TwilioEmulator | None = None) -> Iterator[OfflineSta
             mock.patch.dict(os.environ, function_environment(AWS_ENDPOINT_URL=moto_url))
         )
         os.environ.pop("AWS_SESSION_TOKEN", None)
-        boto3.client("secretsmanager").create_secret(
-            Name=SECRET_ID,
-            SecretString=json.dumps(
-                {
-                    "TWILIO_ACCOUNT": TEST_ACCOUNT_SID,
-                    "TWILIO_TOKEN": TEST_AUTH_TOKEN,
-                    "TWILIO_FROM": MAGIC_FROM,
-                }
-            ),
-        )
+        create_credentials_secret(boto3.client("secretsmanager"))
         create_idempotency_table(IDEMPOTENCY_TABLE)
         dlq_url = boto3.client("sqs").create_queue(QueueName="inbound-dlq")["QueueUrl"]
         events_url = create_event_capture("connector-events")

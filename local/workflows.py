@@ -30,7 +30,12 @@ from typing import Any
 
 from local.apigw import ApiGatewayAdapter
 from local.lambda_loader import ROOT
-from local.resources import SECRET_ID, function_environment, idempotency_table_definition
+from local.resources import (
+    SECRET_ID,
+    create_credentials_secret,
+    function_environment,
+    idempotency_table_definition,
+)
 from local.template import (
     PSEUDO_PARAMETERS,
     Resolver,
@@ -41,7 +46,7 @@ from local.template import (
     state_machine_names,
     template_environment,
 )
-from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TwilioEmulator
+from local.twilio_emulator import TwilioEmulator
 
 REGION, ACCOUNT = PSEUDO_PARAMETERS["AWS::Region"], PSEUDO_PARAMETERS["AWS::AccountId"]
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/local-workflows"
@@ -173,16 +178,7 @@ class LocalWorkflows:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_id}"
 
     def _deploy(self) -> None:
-        self.client("secretsmanager").create_secret(
-            Name=SECRET_ID,
-            SecretString=json.dumps(
-                {
-                    "TWILIO_ACCOUNT": TEST_ACCOUNT_SID,
-                    "TWILIO_TOKEN": TEST_AUTH_TOKEN,
-                    "TWILIO_FROM": MAGIC_FROM,
-                }
-            ),
-        )
+        create_credentials_secret(self.client("secretsmanager"))
         self.client("dynamodb").create_table(TableName=TABLE, **idempotency_table_definition())
         self.client("sqs").create_queue(QueueName=QUEUE)
         self.client("s3").create_bucket(Bucket=BUCKET)
