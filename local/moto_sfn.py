@@ -52,7 +52,7 @@ def _pool_for(function: Any) -> FunctionPool:
     with _POOLS_LOCK:
         pool = _POOLS.get(function.function_arn)
         if pool is None:
-            template, build_dir = load_template(), Path(_SETTINGS["build_dir"])
+            template, build_dir = load_template(), Path(_SETTINGS["build_dir"]).resolve()
             name = function.function_name
             if name not in template["Resources"]:
                 raise KeyError(f"{name} is not a function of template.yaml")

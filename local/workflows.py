@@ -78,6 +78,7 @@ class LocalWorkflows:
     ) -> None:
         # make test / make demo: the build for this machine (`make build-host`); else sam build's
         build_dir = build_dir or Path(os.environ.get("BUILT_FUNCTIONS") or ROOT / ".aws-sam/build")
+        build_dir = (ROOT / build_dir).resolve()  # (the workers run in their own directories)
         if not (build_dir / "ConnectorLayer" / "python" / "twilio_connector").is_dir():
             raise RuntimeError(f"{build_dir} holds no built layer: run `make build` first")
         self.emulator, self.build_dir, self.max_workers = emulator, build_dir, max_workers
@@ -224,6 +225,8 @@ class LocalWorkflows:
         while waiting:
             for name in sorted(waiting):
                 state = self.client("lambda").get_function(FunctionName=name)["Configuration"]
+                if state["State"] == "Failed":
+                    raise RuntimeError(f"{name} failed to initialise (see {self.log_path})")
                 if state["State"] != "Pending":
                     waiting.discard(name)
             if waiting and time.monotonic() > deadline:
