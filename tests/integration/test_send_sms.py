@@ -84,9 +84,7 @@ def test_every_input_form_of_sms_to(aws, emulator, handler, lambda_context, sms_
     assert len(emulator.messages) == 2
 
 
-def test_numbers_as_people_write_them_reach_twilio_in_e164(
-    aws, emulator, handler, lambda_context
-):
+def test_numbers_as_people_write_them_reach_twilio_in_e164(aws, emulator, handler, lambda_context):
     result = send(
         handler,
         lambda_context,
