@@ -307,11 +307,10 @@ class TwilioEmulator:
             status=status,
             messaging_service_sid=service or None,
             num_media=len(media),
+            send_at=send_at,
+            status_callback=callback or None,
         )
-        if send_at:
-            with self._lock:
-                self.scheduled[message["sid"]] = (send_at, callback or None)
-        elif callback:
+        if callback and not send_at:
             self._callbacks.put((callback, {"sid": message["sid"]}))
         return message
 
@@ -382,8 +381,12 @@ class TwilioEmulator:
         date_created: datetime | None = None,
         date_sent: datetime | None = None,
         sid: str | None = None,
+        send_at: datetime | None = None,
+        status_callback: str | None = None,
     ) -> dict[str, Any]:
-        """Store a message resource (also used to seed the emulator with history)."""
+        """Store a message resource (also used to seed the emulator with history); with
+        ``send_at``, a message scheduled for then (sent when the clock reaches it)."""
+        status = "scheduled" if send_at else status
         sid = sid or "SM" + uuid.uuid4().hex
         now = date_created or self.now()
         uri = f"{API}/Accounts/{account}/Messages/{sid}.json"
@@ -414,6 +417,8 @@ class TwilioEmulator:
         }
         with self._lock:
             self.messages[sid] = resource
+            if send_at:
+                self.scheduled[sid] = (send_at, status_callback)
         return resource
 
     def create_call(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:

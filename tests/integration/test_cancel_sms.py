@@ -38,9 +38,9 @@ def test_sample_event_cancels_the_message(aws, emulator, cancel, lambda_context,
         to=A,
         from_=None,
         body="stored",
-        status="scheduled",
         messaging_service_sid=MG,
         sid=event["sid"],
+        send_at=datetime.now(UTC) + timedelta(days=1),
     )
     message = cancel(event, lambda_context)
     assert message["sid"] == event["sid"] and message["status"] == "canceled"
