@@ -273,6 +273,15 @@ def test_one_failing_recipient_does_not_stop_the_others(aws, emulator, handler, 
         ({"smsTo": A, "smsBody": "x", "messagingServiceSid": "MG1"}, "INVALID_INPUT"),
         ({"smsTo": A, "smsBody": "x", "sendAt": "tomorrow"}, "INVALID_INPUT"),
         ({"smsTo": A, "smsBody": "x", "sendAt": "2020-01-01T00:00:00Z"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "sendAtOffset": "-P1D"}, "MISSING_INPUT"),
+        (
+            {"smsTo": A, "smsBody": "x", "sendAt": "2099-01-01T00:00Z", "sendAtOffset": "P1M"},
+            "INVALID_INPUT",
+        ),
+        (
+            {"smsTo": A, "smsBody": "x", "sendAt": "9999-12-31T00:00Z", "sendAtOffset": "P9W"},
+            "INVALID_INPUT",
+        ),
         ({"smsTo": A, "smsBody": "x", "failOnError": "maybe"}, "INVALID_INPUT"),
         ({"smsTo": A, "smsBody": "x", "smsFrom": 15005550006}, "INVALID_INPUT"),
         ({"smsTo": "0044 20 7183", "smsBody": "x"}, "INVALID_TO_PHONE_NUMBER_ERROR"),
@@ -302,14 +311,48 @@ def test_input_errors_send_nothing(aws, emulator, handler, lambda_context, event
 #: SEND_SMS's input fields (the README's table)
 SEND_SMS_INPUTS = {
     "smsTo", "smsBody", "smsFrom", "metadata", "messagingServiceSid", "mediaUrl",
-    "statusCallback", "sendAt", "validityPeriod", "idempotencyKey", "taskToken", "waitFor",
-    "failOnError",
+    "statusCallback", "sendAt", "sendAtOffset", "validityPeriod", "idempotencyKey", "taskToken",
+    "waitFor", "failOnError", "defaultPhoneRegion",
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("event", [None, [], "smsTo", 42])
 def test_an_event_that_is_not_an_object(aws, emulator, handler, lambda_context, event):
     expect_error(handler, lambda_context, event, "INVALID_INPUT")
+
+
+def test_send_at_offset_schedules_relative_to_send_at(aws, emulator, handler, lambda_context):
+    """A reminder a day before an appointment: Step Functions cannot subtract dates itself."""
+    appointment = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    result = send(
+        handler,
+        lambda_context,
+        smsTo=A,
+        smsBody="See you tomorrow",
+        messagingServiceSid=MG,
+        sendAt=appointment.isoformat(),
+        sendAtOffset="-P1D",
+    )
+    assert result["messages"][0]["status"] == "scheduled"
+    [request] = emulator.requests
+    sent_at = datetime.fromisoformat(request["form"]["SendAt"][0].replace("Z", "+00:00"))
+    assert sent_at == appointment - timedelta(days=1)
+    # an appointment too close for a reminder a day ahead is refused before any call
+    soon = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
+    body = expect_error(
+        handler,
+        lambda_context,
+        {
+            "smsTo": A,
+            "smsBody": "x",
+            "messagingServiceSid": MG,
+            "sendAt": soon,
+            "sendAtOffset": "-PT24H",
+        },
+        "INVALID_INPUT",
+    )
+    assert body["field"] == "sendAt" and "sendAtOffset" in body["message"]
+    assert len(emulator.requests) == 1
 
 
 def test_sendat_needs_a_messaging_service(aws, emulator, handler, lambda_context):

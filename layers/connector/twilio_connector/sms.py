@@ -97,11 +97,23 @@ class SendSmsRequest:
                 "messagingServiceSid must be MG + 32 hex digits", field="messagingServiceSid"
             )
         send_at = inputs.timestamp(event, "sendAt")
+        offset = inputs.duration(event, "sendAtOffset")
+        if offset is not None:
+            if send_at is None:
+                raise MISSING_INPUT("sendAtOffset needs sendAt", field="sendAt")
+            try:
+                send_at += offset  # e.g. the appointment's time, less a day
+            except OverflowError:
+                raise INVALID_INPUT(
+                    "sendAt with its sendAtOffset is out of range", field="sendAtOffset"
+                ) from None
         if send_at is not None:
             now = datetime.now(UTC)
             if not now + SCHEDULE_MIN <= send_at <= now + SCHEDULE_MAX:
                 raise INVALID_INPUT(
-                    "sendAt must be 15 minutes to 35 days ahead (Twilio's scheduling window)",
+                    "sendAt"
+                    + (" with its sendAtOffset" if offset is not None else "")
+                    + " must be 15 minutes to 35 days ahead (Twilio's scheduling window)",
                     field="sendAt",
                 )
         return cls(
