@@ -20,7 +20,7 @@ from twilio_connector.redaction import mask_value
 
 #: What separates the numbers of one ``smsTo`` string (not spaces: "+1 415 555 0100" is one).
 _SEPARATORS = re.compile(r"[,;\r\n]+")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 #: A number as written: an optional leading +, digits, and formatting characters.
 _WRITTEN = re.compile(r"^\+?[\d\s().-]{1,40}$")
 #: International prefixes a number written without a + may start with (ITU's 00, NANP's 011).
@@ -89,11 +89,6 @@ def to_address(written: str, region: str | None = None) -> str | None:
     channel, number = _split_channel(written.strip())
     e164 = to_e164(number, region)
     return channel + e164 if e164 else None
-
-
-def is_e164(number: str) -> bool:
-    """Already E.164, with a possible length for its country (phonenumbers' metadata)."""
-    return bool(_E164.match(number)) and to_e164(number) == number
 
 
 def parse_recipients(value: Any, field: str, limit: int, region: str | None = None) -> list[str]:
