@@ -172,6 +172,10 @@ class LocalWorkflows:
         for logical_id in function_names():
             refs[logical_id] = logical_id
             refs[f"{logical_id}.Arn"] = self.function_arn(logical_id)
+        for logical_id in _other_tables():  # the examples' own tables, under local names
+            name = f"local-{logical_id}"
+            refs[logical_id] = name
+            refs[f"{logical_id}.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
         return refs
 
     @staticmethod
@@ -188,6 +192,13 @@ class LocalWorkflows:
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )
         self._stand_ins = self._refs()
+        resources = load_template()["Resources"]
+        for logical_id in _other_tables():
+            properties = resources[logical_id]["Properties"]
+            self.client("dynamodb").create_table(
+                TableName=self._stand_ins[logical_id],
+                **{k: properties[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode")},
+            )
         self._parameter_values = {
             "TwilioApiUrl": self.emulator.url,
             "PublicWebhookUrl": self.api_url,
@@ -354,6 +365,15 @@ class LocalWorkflows:
     def function_log(self) -> str:
         """Everything the functions wrote (their structured logs), for a failing test's report."""
         return self.log_path.read_text(errors="replace")
+
+
+def _other_tables() -> list[str]:
+    """template.yaml's DynamoDB tables besides the idempotency table (the examples')."""
+    return [
+        logical_id
+        for logical_id, resource in load_template()["Resources"].items()
+        if resource["Type"] == "AWS::DynamoDB::Table" and logical_id != "IdempotencyTable"
+    ]
 
 
 def _placeholder_zip() -> bytes:

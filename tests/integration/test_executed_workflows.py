@@ -38,18 +38,13 @@ REFUSED = {
 
 
 @pytest.fixture(scope="module")
-def workflows(emulator_server: TwilioEmulator):
-    with LocalWorkflows(
-        emulator_server,
-        # the Twilio client's own backoff in milliseconds, as in the other tests
-        environment={"BACKOFF_BASE_SECONDS": "0.02", "BACKOFF_CAP_SECONDS": "0.2"},
-    ) as deployed:
-        deployed.deploy_variant(
-            WAIT,
-            "send-and-wait-short",
-            {"ExampleDeliveryTimeoutSeconds": "4", "ExampleReplyTimeoutSeconds": "4"},
-        )
-        yield deployed
+def workflows(deployed_workflows: LocalWorkflows) -> LocalWorkflows:
+    deployed_workflows.deploy_variant(
+        WAIT,
+        "send-and-wait-short",
+        {"ExampleDeliveryTimeoutSeconds": "4", "ExampleReplyTimeoutSeconds": "4"},
+    )
+    return deployed_workflows
 
 
 @pytest.fixture
