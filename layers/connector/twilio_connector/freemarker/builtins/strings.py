@@ -1,0 +1,420 @@
+"""Built-ins on strings. Lengths and indexes count UTF-16 code units, as Java does."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import urllib.parse
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from twilio_connector.freemarker.builtins import builtin
+from twilio_connector.freemarker.builtins.common import (
+    arity,
+    as_int,
+    as_str,
+    from_units,
+    no_args,
+    utf16_len,
+    utf16_units,
+)
+from twilio_connector.freemarker.errors import FtlRuntimeError, Refused
+
+MAX_VALUE_CHARS = 20_000
+
+
+def _text(r: Any, name: str, value: Any) -> str:
+    return r.to_text(value, f"?{name}")
+
+
+def _capped(text: str) -> str:
+    if len(text) > MAX_VALUE_CHARS:
+        from twilio_connector.freemarker.errors import FtlLimit
+
+        raise FtlLimit(f"a value of more than {MAX_VALUE_CHARS} characters")
+    return text
+
+
+@builtin("upper_case")
+def upper_case(r: Any, value: Any, args: Any) -> Any:
+    no_args("upper_case", args)
+    return _text(r, "upper_case", value).upper()
+
+
+@builtin("lower_case")
+def lower_case(r: Any, value: Any, args: Any) -> Any:
+    no_args("lower_case", args)
+    return _text(r, "lower_case", value).lower()
+
+
+@builtin("cap_first")
+def cap_first(r: Any, value: Any, args: Any) -> Any:
+    text = _text(r, "cap_first", value)
+    match = re.search(r"\S", text)
+    if not match:
+        return text
+    k = match.start()
+    return text[:k] + text[k].title() + text[k + 1 :]
+
+
+@builtin("uncap_first")
+def uncap_first(r: Any, value: Any, args: Any) -> Any:
+    text = _text(r, "uncap_first", value)
+    match = re.search(r"\S", text)
+    if not match:
+        return text
+    k = match.start()
+    return text[:k] + text[k].lower() + text[k + 1 :]
+
+
+@builtin("capitalize")
+def capitalize(r: Any, value: Any, args: Any) -> Any:
+    text = _text(r, "capitalize", value)
+    return re.sub(r"\S+", lambda m: m.group()[0].title() + m.group()[1:].lower(), text)
+
+
+@builtin("trim")
+def trim(r: Any, value: Any, args: Any) -> Any:
+    return _text(r, "trim", value).strip("".join(chr(c) for c in range(33)))
+
+
+@builtin("length")
+def length(r: Any, value: Any, args: Any) -> Any:
+    return Decimal(utf16_len(_text(r, "length", value)))
+
+
+@builtin("chop_linebreak")
+def chop_linebreak(r: Any, value: Any, args: Any) -> Any:
+    text = _text(r, "chop_linebreak", value)
+    for end in ("\r\n", "\n", "\r"):
+        if text.endswith(end):
+            return text[: -len(end)]
+    return text
+
+
+def _index(r: Any, name: str, args: list[Any], k: int) -> int:
+    return as_int(name, args[k])
+
+
+@builtin("substring")
+def substring(r: Any, value: Any, args: Any) -> Any:
+    arity("substring", args, 1, 2)
+    units = utf16_units(_text(r, "substring", value))
+    begin = _index(r, "substring", args, 0)
+    end = _index(r, "substring", args, 1) if len(args) > 1 else len(units)
+    if begin < 0 or end > len(units) or begin > end:
+        raise FtlRuntimeError(f"?substring({begin}, {end}) is out of the string's bounds")
+    return from_units(units[begin:end])
+
+
+def _search_args(r: Any, name: str, args: Any, count: int = 1) -> list[str]:
+    arity(name, args, count)
+    return [r.to_text(a, f"?{name} argument") for a in args]
+
+
+@builtin("contains")
+def contains(r: Any, value: Any, args: Any) -> Any:
+    (needle,) = _search_args(r, "contains", args)
+    return needle in _text(r, "contains", value)
+
+
+@builtin("starts_with")
+def starts_with(r: Any, value: Any, args: Any) -> Any:
+    (needle,) = _search_args(r, "starts_with", args)
+    return _text(r, "starts_with", value).startswith(needle)
+
+
+@builtin("ends_with")
+def ends_with(r: Any, value: Any, args: Any) -> Any:
+    (needle,) = _search_args(r, "ends_with", args)
+    return _text(r, "ends_with", value).endswith(needle)
+
+
+def _units_index(text: str, k: int) -> int:
+    return utf16_len(text[:k]) if k >= 0 else -1
+
+
+@builtin("index_of")
+def index_of(r: Any, value: Any, args: Any) -> Any:
+    arity("index_of", args, 1, 2)
+    text, needle = _text(r, "index_of", value), r.to_text(args[0], "?index_of argument")
+    start = as_int("index_of", args[1]) if len(args) > 1 else 0
+    if any(ord(ch) > 0xFFFF for ch in text) and start:
+        raise Refused("?index_of with a start index on text outside the BMP")
+    return Decimal(_units_index(text, text.find(needle, max(start, 0))))
+
+
+@builtin("last_index_of")
+def last_index_of(r: Any, value: Any, args: Any) -> Any:
+    arity("last_index_of", args, 1)
+    text, needle = _text(r, "last_index_of", value), r.to_text(args[0], "argument")
+    return Decimal(_units_index(text, text.rfind(needle)))
+
+
+@builtin("keep_before", "keep_after", "keep_before_last", "keep_after_last")
+def keep(r: Any, value: Any, args: Any) -> Any:
+    raise AssertionError("replaced below")
+
+
+def _keep(name: str):  # noqa: ANN202
+    def run(r: Any, value: Any, args: Any) -> Any:
+        arity(name, args, 1, 2)
+        text, needle = _text(r, name, value), r.to_text(args[0], f"?{name} argument")
+        if len(args) > 1:
+            raise Refused(f"?{name} with flags")
+        last = name.endswith("_last")
+        k = text.rfind(needle) if last else text.find(needle)
+        if k < 0:
+            return text if name.startswith("keep_before") else ""
+        return text[:k] if name.startswith("keep_before") else text[k + len(needle) :]
+
+    return run
+
+
+for _name in ("keep_before", "keep_after", "keep_before_last", "keep_after_last"):
+    builtin(_name)(_keep(_name))
+
+
+@builtin("remove_beginning")
+def remove_beginning(r: Any, value: Any, args: Any) -> Any:
+    text, (prefix,) = _text(r, "remove_beginning", value), _search_args(r, "remove_beginning", args)
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+@builtin("remove_ending")
+def remove_ending(r: Any, value: Any, args: Any) -> Any:
+    text, (suffix,) = _text(r, "remove_ending", value), _search_args(r, "remove_ending", args)
+    return text[: len(text) - len(suffix)] if suffix and text.endswith(suffix) else text
+
+
+@builtin("ensure_starts_with")
+def ensure_starts_with(r: Any, value: Any, args: Any) -> Any:
+    arity("ensure_starts_with", args, 1)
+    text, prefix = _text(r, "ensure_starts_with", value), r.to_text(args[0], "argument")
+    return text if text.startswith(prefix) else prefix + text
+
+
+@builtin("ensure_ends_with")
+def ensure_ends_with(r: Any, value: Any, args: Any) -> Any:
+    arity("ensure_ends_with", args, 1)
+    text, suffix = _text(r, "ensure_ends_with", value), r.to_text(args[0], "argument")
+    return text if text.endswith(suffix) else text + suffix
+
+
+def _flags(r: Any, name: str, args: list[Any], k: int) -> str:
+    flags = r.to_text(args[k], f"?{name} flags") if len(args) > k else ""
+    if set(flags) - set("rifc"):
+        raise Refused(f"?{name} with the flags {flags!r}")
+    return flags
+
+
+def _regex(name: str, pattern: str, flags: str) -> re.Pattern[str]:
+    if any(token in pattern for token in ("\\p", "\\Q", "(?<", "\\G", "\\z", "\\h", "++", "*+")):
+        raise Refused(f"?{name} with Java-specific regular expression syntax")
+    try:
+        return re.compile(pattern, re.IGNORECASE if "i" in flags else 0)
+    except re.error as exc:
+        raise FtlRuntimeError(f"?{name}: invalid regular expression: {exc}") from None
+
+
+@builtin("replace")
+def replace(r: Any, value: Any, args: Any) -> Any:
+    arity("replace", args, 2, 3)
+    text = _text(r, "replace", value)
+    old, new = r.to_text(args[0], "?replace argument"), r.to_text(args[1], "?replace argument")
+    flags = _flags(r, "replace", args, 2)
+    if "r" in flags:
+        if "$" in new or "\\" in new:
+            raise Refused("?replace with group references in the replacement")
+        regex = _regex("replace", old, flags)
+        return _capped(regex.sub(lambda _m: new, text, count=1 if "f" in flags else 0))
+    if "i" in flags:
+        regex = re.compile(re.escape(old), re.IGNORECASE)
+        return _capped(regex.sub(lambda _m: new, text, count=1 if "f" in flags else 0))
+    if old == "":
+        raise Refused("?replace of an empty string")
+    return _capped(text.replace(old, new, 1 if "f" in flags else -1))
+
+
+@builtin("matches")
+def matches(r: Any, value: Any, args: Any) -> Any:
+    arity("matches", args, 1, 2)
+    text = _text(r, "matches", value)
+    regex = _regex("matches", r.to_text(args[0], "?matches argument"), _flags(r, "matches", args, 1))
+    return regex.fullmatch(text) is not None
+
+
+@builtin("split")
+def split(r: Any, value: Any, args: Any) -> Any:
+    arity("split", args, 1, 2)
+    text, sep = _text(r, "split", value), r.to_text(args[0], "?split argument")
+    flags = _flags(r, "split", args, 1)
+    if "r" in flags:
+        return _regex("split", sep, flags).split(text)
+    if sep == "":
+        raise Refused("?split on an empty separator")
+    if "i" in flags:
+        return re.split(re.escape(sep), text, flags=re.IGNORECASE)
+    return text.split(sep)
+
+
+@builtin("word_list")
+def word_list(r: Any, value: Any, args: Any) -> Any:
+    return _text(r, "word_list", value).split()
+
+
+@builtin("truncate")
+def truncate(r: Any, value: Any, args: Any) -> Any:
+    raise Refused("?truncate")
+
+
+def _pad(name: str, left: bool):  # noqa: ANN202
+    def run(r: Any, value: Any, args: Any) -> Any:
+        arity(name, args, 1, 2)
+        text = _text(r, name, value)
+        width = as_int(name, args[0])
+        fill = r.to_text(args[1], f"?{name} argument") if len(args) > 1 else " "
+        if not fill:
+            raise FtlRuntimeError(f"?{name}: the padding string is empty")
+        if width > MAX_VALUE_CHARS:
+            from twilio_connector.freemarker.errors import FtlLimit
+
+            raise FtlLimit(f"a value of more than {MAX_VALUE_CHARS} characters")
+        missing = width - len(text)
+        if missing <= 0:
+            return text
+        if left:
+            pad = "".join(fill[k % len(fill)] for k in range(missing))
+            return pad + text
+        pad = "".join(fill[(len(text) + k) % len(fill)] for k in range(missing))
+        return text + pad
+
+    return run
+
+
+builtin("left_pad")(_pad("left_pad", True))
+builtin("right_pad")(_pad("right_pad", False))
+
+
+def _escape(name: str, fn):  # noqa: ANN001, ANN202
+    def run(r: Any, value: Any, args: Any) -> Any:
+        no_args(name, args)
+        return fn(_text(r, name, value))
+
+    builtin(name)(run)
+
+
+def _html(text: str) -> str:  # incompatible_improvements 2.3.20: no &#39;
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+def _xml(text: str) -> str:
+    return _html(text).replace("'", "&apos;")
+
+
+def _xhtml(text: str) -> str:
+    return _html(text).replace("'", "&#39;")
+
+
+def _js(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in "\"'\\":
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == ">" or ch == "<":
+            out.append("\\x3E" if ch == ">" else "\\x3C")
+        elif ord(ch) < 0x20:
+            out.append(f"\\x{ord(ch):02X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _json(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "/":
+            out.append("/")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch in "<>":
+            out.append(f"\\u00{ord(ch):02X}")
+        elif ord(ch) < 0x20:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_escape("html", _html)
+_escape("xml", _xml)
+_escape("xhtml", _xhtml)
+_escape("js_string", _js)
+_escape("json_string", _json)
+_escape("j_string", lambda s: json.dumps(s)[1:-1] if False else _java_string(s))
+_escape("url", lambda s: urllib.parse.quote(s, safe="*'()!~-_."))
+_escape("url_path", lambda s: urllib.parse.quote(s, safe="/*'()!~-_."))
+
+
+def _java_string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in "\"\\":
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@builtin("boolean")
+def boolean(r: Any, value: Any, args: Any) -> Any:
+    text = _text(r, "boolean", value)
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    raise FtlRuntimeError(f"can't convert {text!r} to a boolean")
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+@builtin("number")
+def number(r: Any, value: Any, args: Any) -> Any:
+    if isinstance(value, Decimal):
+        return value
+    text = as_str("number", value).strip()
+    if not _NUMBER.fullmatch(text):
+        if text in ("INF", "-INF", "NaN", "Infinity", "-Infinity"):
+            raise Refused("?number of infinity or NaN")
+        raise FtlRuntimeError(f"can't convert this string to number: {text!r}")
+    try:
+        result = Decimal(text)
+    except InvalidOperation:
+        raise FtlRuntimeError(f"can't convert this string to number: {text!r}") from None
+    if abs(result.adjusted()) > 100:
+        raise FtlRuntimeError("the number is too large")
+    return result
