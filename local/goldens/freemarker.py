@@ -27,7 +27,11 @@ JAR = Path("/usr/share/java/freemarker.jar")
 
 def ensure_freemarker() -> str:
     if not JAR.exists():
-        sudo = [] if shutil.which("id") and subprocess.check_output(["id", "-u"]).strip() == b"0" else ["sudo"]
+        sudo = (
+            []
+            if shutil.which("id") and subprocess.check_output(["id", "-u"]).strip() == b"0"
+            else ["sudo"]
+        )
         subprocess.run([*sudo, "apt-get", "update"], check=True)
         subprocess.run([*sudo, "apt-get", "install", "-y", "libfreemarker-java"], check=True)
     manifest = subprocess.run(
@@ -74,7 +78,11 @@ def main() -> None:
     results = {}
     for line in done.stdout.decode().splitlines():
         case_id, now, kind, text = line.split("\t")
-        results[base64.b64decode(case_id).decode()] = (int(now), kind, base64.b64decode(text).decode())
+        results[base64.b64decode(case_id).decode()] = (
+            int(now),
+            kind,
+            base64.b64decode(text).decode(),
+        )
     goldens = []
     for case in corpus:
         now, kind, text = results[case["id"]]

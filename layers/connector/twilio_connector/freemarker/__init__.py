@@ -29,19 +29,22 @@ from twilio_connector.freemarker.errors import (
     FtlLimit,
     FtlMissing,
     FtlSyntaxError,
+    FtlTimeout,
 )
 from twilio_connector.freemarker.evaluator import MAX_OUTPUT_CHARS, Renderer
-from twilio_connector.freemarker.parser import MAX_NESTING, parse
+from twilio_connector.freemarker.parser import MAX_CONSTRUCTS, MAX_NESTING, MAX_TOKENS, parse
 from twilio_connector.freemarker.values import MAX_SEQUENCE_ITEMS, from_metadata
 
-__all__ = ["MAX_NESTING", "MAX_OUTPUT_CHARS", "MAX_SEQUENCE_ITEMS", "render_template"]
+__all__ = [
+    "MAX_CONSTRUCTS",
+    "MAX_NESTING",
+    "MAX_OUTPUT_CHARS",
+    "MAX_SEQUENCE_ITEMS",
+    "MAX_TOKENS",
+    "render_template",
+]
 
 RENDER_SECONDS = 0.5
-#: Compile-time caps: compiling costs grow with the expressions, before any render cap applies.
-MAX_CONSTRUCTS = 100  # interpolations and directives in one template
-MAX_TOKENS = 1000  # expression tokens in one template
-_CONSTRUCT = re.compile(r"\$\{|#\{|<#|</#|<@|</@")
-_TOKENS = re.compile(r"[\w.]+|[^\w\s]")
 
 
 class _Compiled:
@@ -52,13 +55,9 @@ class _Compiled:
 @lru_cache(maxsize=256)
 def compile_template(source: str) -> _Compiled:
     """The template's tree, cached by its text (a syntax error is cached too)."""
-    if len(_CONSTRUCT.findall(source)) > MAX_CONSTRUCTS:
-        raise TEMPLATE_READ_ERROR(f"The template holds more than {MAX_CONSTRUCTS} expressions")
-    if len(_TOKENS.findall(source)) > MAX_TOKENS * 4:
-        raise TEMPLATE_READ_ERROR(f"The template holds more than {MAX_TOKENS} expression tokens")
     try:
         return _Compiled(parse(source), None)
-    except FtlSyntaxError as exc:
+    except (FtlSyntaxError, FtlLimit) as exc:
         return _Compiled(None, exc)
     except RecursionError:
         return _Compiled(None, FtlSyntaxError("the template is nested too deeply", 0))
@@ -103,10 +102,10 @@ def _position(source: str, pos: int) -> tuple[int, int]:
 
 
 def _connector_error(exc: FtlError, source: str) -> Exception:
+    if isinstance(exc, FtlTimeout):
+        return TEMPLATE_READ_ERROR(f"The template took more than {RENDER_SECONDS} s to render")
     if isinstance(exc, FtlLimit):
-        if "too long" in exc.message:
-            return TEMPLATE_READ_ERROR(f"The template took more than {RENDER_SECONDS} s to render")
-        return TEMPLATE_READ_ERROR(f"The template is too large to render: {exc.message}")
+        return TEMPLATE_READ_ERROR(f"The template is too large: {exc.message}")
     line, column = _position(source, exc.pos)
     where = f" at line {line}, column {column}"
     details = {"line": line, "column": column}

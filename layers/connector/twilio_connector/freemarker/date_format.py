@@ -26,7 +26,11 @@ def zone(name: str):  # noqa: ANN201 - a tzinfo
 
 
 def check_zone(name: str) -> str:
-    zone(name)
+    """A time zone name, or GMT for one Java does not know (as java.util.TimeZone does)."""
+    try:
+        zone(name)
+    except FtlRuntimeError:
+        return "GMT"
     return name
 
 
@@ -110,10 +114,14 @@ def format_date(value: FmDate, fmt: str, locale: str, zone_name: str) -> str:
     if value.kind == UNKNOWN:
         raise FtlRuntimeError("it is not known if the date is a date, a time or a date-time")
     if fmt in ("", "medium") or fmt in STYLES:
-        return format_pattern(value, style_pattern(value.kind, fmt or "medium", locale), locale, zone_name)
+        return format_pattern(
+            value, style_pattern(value.kind, fmt or "medium", locale), locale, zone_name
+        )
     if "_" in fmt and all(part in STYLES for part in fmt.split("_")) and value.kind == DATETIME:
         date_style, time_style = fmt.split("_")
-        return format_pattern(value, style_pattern(DATETIME, date_style, locale, time_style), locale, zone_name)
+        return format_pattern(
+            value, style_pattern(DATETIME, date_style, locale, time_style), locale, zone_name
+        )
     if fmt.startswith("iso") or fmt.startswith("xs"):
         if fmt not in ("iso", "xs"):
             raise Refused(f"the date format {fmt!r}")
@@ -121,7 +129,7 @@ def format_date(value: FmDate, fmt: str, locale: str, zone_name: str) -> str:
     return format_pattern(value, fmt, locale, zone_name)
 
 
-def iso(value: FmDate, zone_name: str, utc: bool) -> str:
+def iso(value: FmDate, zone_name: str, utc: bool, millis: bool = True) -> str:
     moment = value.instant if utc else local(value, zone_name)
     day = moment.strftime("%Y-%m-%d")
     offset = moment.utcoffset() or timedelta(0)
@@ -132,7 +140,7 @@ def iso(value: FmDate, zone_name: str, utc: bool) -> str:
         sign = "+" if minutes >= 0 else "-"
         tz = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
     clock = moment.strftime("%H:%M:%S")
-    if moment.microsecond:
+    if moment.microsecond and millis:
         clock += f".{moment.microsecond // 1000:03d}"
     if value.kind == DATE:
         return day
@@ -160,7 +168,7 @@ def _num(value: int, count: int) -> str:
     return str(value).zfill(count)
 
 
-def _field(letter: str, count: int, moment: datetime, loc, zone_name: str) -> str:  # noqa: ANN001, C901, PLR0911, PLR0912
+def _field(letter: str, count: int, moment: datetime, loc, zone_name: str) -> str:  # noqa: ANN001
     if letter == "y":
         return _num(moment.year % 100, 2) if count == 2 else _num(moment.year, count)
     if letter in "ML":
@@ -210,7 +218,9 @@ def _field(letter: str, count: int, moment: datetime, loc, zone_name: str) -> st
         return f"{sign}{hours:02d}{mins:02d}"
     if letter == "z":
         return _zone_name(moment, count, loc, zone_name)
-    raise Refused(f"the date pattern letter {letter!r}")
+    if letter in "GyYMLwWDdFEuaHkKhmsSzZX":
+        raise Refused(f"the date pattern letter {letter!r}")
+    raise FtlRuntimeError(f"illegal pattern character {letter!r}")
 
 
 def _zone_name(moment: datetime, count: int, loc, zone_name: str) -> str:  # noqa: ANN001

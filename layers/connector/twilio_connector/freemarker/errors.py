@@ -33,4 +33,8 @@ class FtlRuntimeError(FtlError):
 
 
 class FtlLimit(FtlError):
-    """A cap on output, time, size or nesting was reached."""
+    """A cap on output, size or nesting was reached."""
+
+
+class FtlTimeout(FtlLimit):
+    """The render took longer than its time cap."""

@@ -17,6 +17,7 @@ from twilio_connector.freemarker.errors import (
     FtlMissing,
     FtlRuntimeError,
     FtlSyntaxError,
+    FtlTimeout,
     Refused,
 )
 from twilio_connector.freemarker.values import (
@@ -36,6 +37,13 @@ MAX_CALL_DEPTH = 40
 LOOP_BUILTINS = {
     "index", "counter", "has_next", "is_first", "is_last", "item_parity", "item_parity_cap",
     "is_even_item", "is_odd_item", "item_cycle",
+}  # fmt: skip
+#: FreeMarker's special variables (``.name``) that this engine refuses.
+REFUSED_SPECIALS = {
+    "version", "main", "namespace", "template_name", "current_template_name",
+    "main_template_name", "output_encoding", "url_escaping_charset", "node",
+    "caller_template_name", "pass", "output_format", "auto_esc", "incompatible_improvements",
+    "args", "get_optional_template", "time_zone",
 }  # fmt: skip
 SETTINGS = {
     "locale", "time_zone", "number_format", "boolean_format", "date_format", "time_format",
@@ -108,7 +116,7 @@ class Renderer:
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
-            raise FtlLimit("the template took too long to render")
+            raise FtlTimeout("the template took too long to render")
 
     # elements ------------------------------------------------------------------------------------
     def run(self, body: list[t.Element]) -> None:
@@ -116,23 +124,23 @@ class Renderer:
             handler = getattr(self, "x_" + type(element).__name__)
             handler(element)
 
-    def x_Block(self, node: t.Block) -> None:  # noqa: N802
+    def x_Block(self, node: t.Block) -> None:
         self.run(node.body)
 
-    def x_Text(self, node: t.Text) -> None:  # noqa: N802
+    def x_Text(self, node: t.Text) -> None:
         if node.text:
             self.write(node.text)
 
-    def x_Comment(self, node: t.Element) -> None:  # noqa: N802
+    def x_Comment(self, node: t.Element) -> None:
         pass
 
-    x_Trim = x_Flush = x_Comment  # noqa: N815
+    x_Trim = x_Flush = x_Comment
 
-    def x_Interpolation(self, node: t.Interpolation) -> None:  # noqa: N802
+    def x_Interpolation(self, node: t.Interpolation) -> None:
         assert node.expr is not None
         self.write(self.to_text(self.eval(node.expr), "${...}", node.expr.pos))
 
-    def x_NumericInterpolation(self, node: t.NumericInterpolation) -> None:  # noqa: N802
+    def x_NumericInterpolation(self, node: t.NumericInterpolation) -> None:
         assert node.expr is not None
         value = self.eval(node.expr)
         if not isinstance(value, Decimal):
@@ -143,7 +151,7 @@ class Renderer:
             )
         )
 
-    def x_If(self, node: t.If) -> None:  # noqa: N802
+    def x_If(self, node: t.If) -> None:
         for branch in node.body:
             assert isinstance(branch, t.Branch)
             if branch.condition is None or self.condition(branch.condition):
@@ -153,10 +161,12 @@ class Renderer:
     def condition(self, expr: t.Expr) -> bool:
         value = self.eval(expr)
         if not isinstance(value, bool):
-            raise FtlRuntimeError(f"a condition must be a boolean, not a {type_name(value)}", expr.pos)
+            raise FtlRuntimeError(
+                f"a condition must be a boolean, not a {type_name(value)}", expr.pos
+            )
         return value
 
-    def x_ListDirective(self, node: t.ListDirective) -> None:  # noqa: N802
+    def x_ListDirective(self, node: t.ListDirective) -> None:
         assert node.source is not None
         source = self.eval(node.source)
         if node.var is None:  # <#list xs>...<#items as x>...</#items>...</#list>
@@ -177,13 +187,15 @@ class Renderer:
         self.iterate(source, node.var, node.value_var, node.body, node)
 
     def _iterable_size(self, source: Any, node: t.Element) -> int:
-        if isinstance(source, Range):
-            return len(source)
+        if isinstance(source, Range):  # before 2.3.21, listing ``n..`` lists nothing
+            return 0 if source.stop is None else len(source)
         if isinstance(source, list | dict):
             return len(source)
-        raise FtlRuntimeError(f"<#list> expects a sequence or hash, not a {type_name(source)}", node.pos)
+        raise FtlRuntimeError(
+            f"<#list> expects a sequence or hash, not a {type_name(source)}", node.pos
+        )
 
-    def x_Items(self, node: t.Items) -> None:  # noqa: N802
+    def x_Items(self, node: t.Items) -> None:
         for scope in reversed(self.scopes):
             if "\0list" in scope:
                 source, owner = scope["\0list"]
@@ -201,10 +213,7 @@ class Renderer:
             if value_var is not None:
                 raise FtlRuntimeError("listing a sequence takes one loop variable", node.pos)
             pairs = None
-        size = None if isinstance(source, Range) and source.stop is None else (
-            len(source) if not isinstance(source, Range) else len(source))  # fmt: skip
-        if isinstance(source, Range) and source.stop is None:
-            size = None
+        size = None if isinstance(source, Range) and source.stop is None else len(source)
         scope: dict[str, Any] = {}
         loop = Loop(var, 0, size)
         self.scopes.append(scope)
@@ -233,11 +242,11 @@ class Renderer:
             self.loops.pop()
             self.scopes.pop()
 
-    def x_Sep(self, node: t.Sep) -> None:  # noqa: N802
+    def x_Sep(self, node: t.Sep) -> None:
         if self.loops and self.loops[-1].has_next:
             self.run(node.body)
 
-    def x_Assign(self, node: t.Assign) -> None:  # noqa: N802
+    def x_Assign(self, node: t.Assign) -> None:
         for name, op, expr in node.ops:
             if op == "=":
                 assert expr is not None
@@ -261,10 +270,10 @@ class Renderer:
         else:
             self.namespace[name] = value
 
-    def x_CaptureAssign(self, node: t.CaptureAssign) -> None:  # noqa: N802
+    def x_CaptureAssign(self, node: t.CaptureAssign) -> None:
         self.store(node.scope, node.name, self.capture(node.body))
 
-    def x_Switch(self, node: t.Switch) -> None:  # noqa: N802
+    def x_Switch(self, node: t.Switch) -> None:
         assert node.value is not None
         value = self.eval(node.value)
         cases = [c for c in node.body if isinstance(c, t.Case)]
@@ -285,7 +294,7 @@ class Renderer:
         except _Break:
             pass
 
-    def x_Jump(self, node: t.Jump) -> None:  # noqa: N802
+    def x_Jump(self, node: t.Jump) -> None:
         if node.kind == "break":
             raise _Break()
         if node.kind == "continue":
@@ -295,29 +304,27 @@ class Renderer:
         message = self.to_text(self.eval(node.value), "<#stop>") if node.value else "stopped"
         raise FtlRuntimeError(message, node.pos)
 
-    def x_Setting(self, node: t.Setting) -> None:  # noqa: N802
+    def x_Setting(self, node: t.Setting) -> None:
         if node.name not in SETTINGS:
             raise Refused(f"<#setting {node.name}=...>", node.pos)
         assert node.value is not None
-        value = self.eval(node.value)
-        if not isinstance(value, str):
-            raise FtlRuntimeError(f"<#setting {node.name}> expects a string", node.pos)
+        value = self.to_text(self.eval(node.value), f"<#setting {node.name}>", node.pos)
         if node.name == "time_zone":
-            date_format.check_zone(value)
+            value = date_format.check_zone(value)
         if node.name == "locale":
             value = value.replace("-", "_")
         if node.name == "boolean_format" and value != "c" and "," not in value:
             raise FtlRuntimeError("boolean_format must be 'c' or 'yes,no'", node.pos)
         self.settings[node.name] = value
 
-    def x_Compress(self, node: t.Compress) -> None:  # noqa: N802
+    def x_Compress(self, node: t.Compress) -> None:
         import re
 
         text = self.capture(node.body)
         lines = re.sub(r"[ \t]*[\r\n][\s]*", "\n", text.strip())
         self.out.append(re.sub(r"[ \t]+", " ", lines))
 
-    def x_Attempt(self, node: t.Attempt) -> None:  # noqa: N802
+    def x_Attempt(self, node: t.Attempt) -> None:
         saved_size = self.size
         try:
             text = self.capture(node.body)
@@ -332,10 +339,10 @@ class Renderer:
             return
         self.out.append(text)
 
-    def x_Macro(self, node: t.Macro) -> None:  # noqa: N802
+    def x_Macro(self, node: t.Macro) -> None:
         self.namespace[node.name] = MacroValue(node, self.namespace)
 
-    def x_MacroCall(self, node: t.MacroCall) -> None:  # noqa: N802
+    def x_MacroCall(self, node: t.MacroCall) -> None:
         assert node.target is not None
         macro = self.eval(node.target)
         if not isinstance(macro, MacroValue) or macro.node.is_function:
@@ -358,7 +365,9 @@ class Renderer:
         for name, default in macro.params:
             if name not in frame or frame[name] is None:
                 if default is None:
-                    raise FtlMissing(f"missing parameter '{name}' of {macro.name}", pos)
+                    raise FtlRuntimeError(
+                        f"required parameter '{name}' of {macro.name} was not specified", pos
+                    )
                 self.scopes.append(frame)
                 try:
                     frame[name] = self.eval(default)
@@ -381,7 +390,7 @@ class Renderer:
             self.scopes, self.loops = saved
         return None
 
-    def x_Nested(self, node: t.Nested) -> None:  # noqa: N802
+    def x_Nested(self, node: t.Nested) -> None:
         call, scopes, loops = self.calls[-1]
         if call is None or not call.has_body:
             return
@@ -416,16 +425,18 @@ class Renderer:
         handler = getattr(self, "e_" + type(expr).__name__)
         return handler(expr)
 
-    def e_Literal(self, expr: t.Literal) -> Any:  # noqa: N802
+    def e_Literal(self, expr: t.Literal) -> Any:
         return expr.value
 
-    def e_Paren(self, expr: t.Paren) -> Any:  # noqa: N802
+    def e_Paren(self, expr: t.Paren) -> Any:
         return self.lookup(expr.inner)
 
-    def e_StringTemplate(self, expr: t.StringTemplate) -> Any:  # noqa: N802
+    def e_StringTemplate(self, expr: t.StringTemplate) -> Any:
         parts = []
         for part in expr.parts:
-            parts.append(part if isinstance(part, str) else self.to_text(self.eval(part), "${...}", part.pos))
+            parts.append(
+                part if isinstance(part, str) else self.to_text(self.eval(part), "${...}", part.pos)
+            )
         return "".join(parts)
 
     def lookup_name(self, name: str) -> Any:
@@ -438,11 +449,12 @@ class Renderer:
             return self.globals[name]
         return self.data.get(name)
 
-    def e_Variable(self, expr: t.Variable) -> Any:  # noqa: N802
+    def e_Variable(self, expr: t.Variable) -> Any:
         value = self.lookup_name(expr.name)
         if value is None and expr.name.endswith(("_index", "_has_next")):
-            base, _, suffix = expr.name.rpartition("_has_next" if expr.name.endswith("_has_next") else "_index")
-            base = expr.name[: -len("_has_next")] if expr.name.endswith("_has_next") else expr.name[: -len("_index")]
+            base, _, suffix = expr.name.rpartition("_")
+            if suffix == "next":  # x_has_next
+                base = base.removesuffix("_has")
             loop = self.find_loop(base)
             if loop is not None:
                 return loop.has_next if expr.name.endswith("_has_next") else Decimal(loop.index)
@@ -454,7 +466,7 @@ class Renderer:
                 return loop
         return None
 
-    def e_Special(self, expr: t.Special) -> Any:  # noqa: N802
+    def e_Special(self, expr: t.Special) -> Any:
         name = expr.name
         if name == "now":
             return self.now
@@ -475,22 +487,21 @@ class Renderer:
             return self.data
         if name == "error":
             if not self.errors:
-                raise FtlRuntimeError(".error is not available outside of a <#recover> block", expr.pos)
+                raise FtlRuntimeError(
+                    ".error is not available outside of a <#recover> block", expr.pos
+                )
             return self.errors[-1]
-        if name in ("version", "main", "namespace", "template_name", "current_template_name",
-                    "main_template_name", "output_encoding", "url_escaping_charset", "node",
-                    "caller_template_name", "pass", "output_format", "auto_esc", "incompatible_improvements",
-                    "args", "get_optional_template", "time_zone"):  # fmt: skip
+        if name in REFUSED_SPECIALS:
             raise Refused(f".{name}", expr.pos)
         raise FtlSyntaxError(f"unknown special variable .{name}", expr.pos)
 
-    def e_Dot(self, expr: t.Dot) -> Any:  # noqa: N802
+    def e_Dot(self, expr: t.Dot) -> Any:
         target = self.eval(expr.target)
         if isinstance(target, dict):
             return target.get(expr.name)
         raise FtlRuntimeError(f"'.{expr.name}' needs a hash, not a {type_name(target)}", expr.pos)
 
-    def e_Index(self, expr: t.Index) -> Any:  # noqa: N802
+    def e_Index(self, expr: t.Index) -> Any:
         target = self.eval(expr.target)
         key = self.eval(expr.key)
         if isinstance(key, Range):
@@ -498,11 +509,11 @@ class Renderer:
         if isinstance(key, str):
             if isinstance(target, dict):
                 return target.get(key)
-            raise FtlRuntimeError(f"[...] with a string needs a hash, not a {type_name(target)}", expr.pos)
+            raise FtlRuntimeError(
+                f"[...] with a string needs a hash, not a {type_name(target)}", expr.pos
+            )
         if isinstance(key, Decimal):
             k = int(key)
-            if key != k:
-                raise FtlRuntimeError("an index must be a whole number", expr.pos)
             if is_sequence(target):
                 items = target if isinstance(target, list) else target.items()
                 return items[k] if 0 <= k < len(items) else None
@@ -513,8 +524,12 @@ class Renderer:
                 if not 0 <= k < len(units):
                     raise FtlRuntimeError(f"string index {k} is out of range", expr.pos)
                 return units[k]
-            raise FtlRuntimeError(f"[...] needs a sequence or string, not a {type_name(target)}", expr.pos)
-        raise FtlRuntimeError(f"an index must be a number, string or range, not a {type_name(key)}", expr.pos)
+            raise FtlRuntimeError(
+                f"[...] needs a sequence or string, not a {type_name(target)}", expr.pos
+            )
+        raise FtlRuntimeError(
+            f"an index must be a number, string or range, not a {type_name(key)}", expr.pos
+        )
 
     def slice(self, target: Any, key: Range, expr: t.Expr) -> Any:
         from twilio_connector.freemarker.builtins.common import from_units, utf16_units
@@ -524,41 +539,44 @@ class Renderer:
         if isinstance(target, str):
             units = utf16_units(target)
             stop = len(units) if key.stop is None else key.stop
+            if key.limited:
+                stop = min(stop, len(units))
             if key.start < 0 or key.start > len(units) or stop > len(units):
                 raise FtlRuntimeError("the range is out of the string's bounds", expr.pos)
             return from_units(units[key.start : max(stop, key.start)])
         if is_sequence(target):
             items = target if isinstance(target, list) else target.items()
             stop = len(items) if key.stop is None else key.stop
+            if key.limited:
+                stop = min(stop, len(items))
             if key.start < 0 or key.start > len(items) or stop > len(items):
                 raise FtlRuntimeError("the range is out of the sequence's bounds", expr.pos)
             return items[key.start : max(stop, key.start)]
-        raise FtlRuntimeError(f"slicing needs a sequence or string, not a {type_name(target)}", expr.pos)
+        raise FtlRuntimeError(
+            f"slicing needs a sequence or string, not a {type_name(target)}", expr.pos
+        )
 
-    def e_CallExpr(self, expr: t.CallExpr) -> Any:  # noqa: N802
+    def e_CallExpr(self, expr: t.CallExpr) -> Any:
         target = self.eval(expr.target)
         if isinstance(target, MacroValue) and target.node.is_function:
             values = [self.eval(a) for a in expr.args]
             frame = self.bind(target.node, [], [], expr.pos, values)
-            result = self.invoke(target.node, frame, None)
-            if result is None:
-                raise FtlRuntimeError(f"function {target.node.name} returned nothing", expr.pos)
-            return result
+            return self.invoke(target.node, frame, None)
         raise FtlRuntimeError(f"a {type_name(target)} cannot be called", expr.pos)
 
-    def e_Default(self, expr: t.Default) -> Any:  # noqa: N802
+    def e_Default(self, expr: t.Default) -> Any:
         value = self.maybe(expr.target)
         if value is not None:
             return value
         return self.eval(expr.fallback) if expr.fallback is not None else ""
 
-    def e_Exists(self, expr: t.Exists) -> Any:  # noqa: N802
+    def e_Exists(self, expr: t.Exists) -> Any:
         return self.maybe(expr.target) is not None
 
-    def e_ListLiteral(self, expr: t.ListLiteral) -> Any:  # noqa: N802
+    def e_ListLiteral(self, expr: t.ListLiteral) -> Any:
         return [self.eval(item) for item in expr.items]
 
-    def e_HashLiteral(self, expr: t.HashLiteral) -> Any:  # noqa: N802
+    def e_HashLiteral(self, expr: t.HashLiteral) -> Any:
         out = {}
         for key, value in expr.pairs:
             name = self.eval(key)
@@ -567,13 +585,17 @@ class Renderer:
             out[name] = self.eval(value)
         return out
 
-    def e_RangeExpr(self, expr: t.RangeExpr) -> Any:  # noqa: N802
+    def e_RangeExpr(self, expr: t.RangeExpr) -> Any:
         start = self.int_of(self.eval(expr.start), expr.start.pos)
         if expr.stop is None:
             return Range(start, None, 1)
         stop = self.int_of(self.eval(expr.stop), expr.stop.pos)
         if expr.kind == "..*":
-            return Range(start, start + stop, 1) if stop >= 0 else Range(start, start + stop, -1)
+            return (
+                Range(start, start + stop, 1, True)
+                if stop >= 0
+                else Range(start, start + stop, -1, True)
+            )
         if expr.kind == "..<":
             return Range(start, stop, 1) if stop >= start else Range(start, stop, -1)
         if stop >= start:
@@ -585,10 +607,10 @@ class Renderer:
             raise FtlRuntimeError(f"a range bound must be a number, not a {type_name(value)}", pos)
         return int(value)
 
-    def e_Lambda(self, expr: t.Lambda) -> Any:  # noqa: N802
+    def e_Lambda(self, expr: t.Lambda) -> Any:
         return LambdaValue(expr)
 
-    def e_Unary(self, expr: t.Unary) -> Any:  # noqa: N802
+    def e_Unary(self, expr: t.Unary) -> Any:
         value = self.eval(expr.operand)
         if expr.op == "!":
             if not isinstance(value, bool):
@@ -598,7 +620,7 @@ class Renderer:
             raise FtlRuntimeError(f"'{expr.op}' needs a number, not a {type_name(value)}", expr.pos)
         return -value if expr.op == "-" else value
 
-    def e_Binary(self, expr: t.Binary) -> Any:  # noqa: N802
+    def e_Binary(self, expr: t.Binary) -> Any:
         op = expr.op
         if op in ("&&", "||"):
             left = self.eval(expr.left)
@@ -628,9 +650,7 @@ class Renderer:
             return left == right
         if isinstance(left, FmDate) and isinstance(right, FmDate):
             return left.instant == right.instant
-        raise FtlRuntimeError(
-            f"can't compare a {type_name(left)} with a {type_name(right)}", pos
-        )
+        raise FtlRuntimeError(f"can't compare a {type_name(left)} with a {type_name(right)}", pos)
 
     def compare(self, op: str, left: Any, right: Any, pos: int) -> bool:
         if isinstance(left, Decimal) and isinstance(right, Decimal) and not isinstance(left, bool):
@@ -638,7 +658,9 @@ class Renderer:
         elif isinstance(left, FmDate) and isinstance(right, FmDate):
             a, b = left.instant, right.instant  # type: ignore[assignment]
         else:
-            raise FtlRuntimeError(f"can't use '{op}' on a {type_name(left)} and a {type_name(right)}", pos)
+            raise FtlRuntimeError(
+                f"can't use '{op}' on a {type_name(left)} and a {type_name(right)}", pos
+            )
         return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
     def arith(self, op: str, left: Any, right: Any, pos: int) -> Any:
@@ -652,7 +674,9 @@ class Renderer:
                     right if isinstance(right, list) else right.items()
                 )
                 return items
-            if isinstance(left, str | Decimal | FmDate) and isinstance(right, str | Decimal | FmDate):
+            if isinstance(left, str | Decimal | FmDate) and isinstance(
+                right, str | Decimal | FmDate
+            ):
                 text = self.to_text(left, "+", pos) + self.to_text(right, "+", pos)
                 if len(text) > 20_000:
                     raise FtlLimit("a value of more than 20000 characters")
@@ -662,7 +686,9 @@ class Renderer:
             raise FtlRuntimeError(f"can't add a {type_name(left)} and a {type_name(right)}", pos)
         for side, value in (("left", left), ("right", right)):
             if not isinstance(value, Decimal) or isinstance(value, bool):
-                raise FtlRuntimeError(f"'{op}' {side}-hand operand: expected a number, not a {type_name(value)}", pos)
+                raise FtlRuntimeError(
+                    f"'{op}' {side}-hand operand: expected a number, not a {type_name(value)}", pos
+                )
         if op == "-":
             return self.decimal(lambda: left - right, pos)
         if op == "*":
@@ -672,7 +698,8 @@ class Renderer:
                 raise FtlRuntimeError("division by zero", pos)
             scale = max(12, -left.as_tuple().exponent, -right.as_tuple().exponent)  # type: ignore[operator]
             return self.decimal(
-                lambda: (left / right).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP), pos
+                lambda: (left / right).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP),
+                pos,
             )
         if op == "%":
             a, b = int(left), int(right)
@@ -693,7 +720,7 @@ class Renderer:
         return result
 
     # built-ins -----------------------------------------------------------------------------------
-    def e_BuiltIn(self, expr: t.BuiltIn) -> Any:  # noqa: N802, C901, PLR0911, PLR0912
+    def e_BuiltIn(self, expr: t.BuiltIn) -> Any:
         name = expr.name
         if name in LOOP_BUILTINS:
             return self.loop_builtin(expr)
@@ -842,28 +869,30 @@ class Renderer:
         return out if name != "drop_while" else []
 
     def truncate(self, target: Any, expr: t.BuiltIn) -> Any:
+        """?truncate(n[, terminator]): cut inside a word to fit ``n`` UTF-16 units with the
+        terminator ("[...]"), one character earlier when the cut falls at a word's end. A cut
+        where FreeMarker would look for a word boundary is refused."""
+        from twilio_connector.freemarker.builtins.common import utf16_len
+
         text = self.to_text(target, "?truncate", expr.pos)
         args = [self.eval(a) for a in expr.args or []]
         if not 1 <= len(args) <= 2:
             raise FtlRuntimeError("?truncate takes 1 or 2 arguments", expr.pos)
         limit = self.int_of(args[0], expr.pos)
-        if len(text) <= limit:
+        if utf16_len(text) <= limit:
             return text
         terminator = self.to_text(args[1], "?truncate", expr.pos) if len(args) > 1 else "[...]"
-        if len(args) == 1 or any(not ch.isascii() for ch in text):
-            if len(args) == 1 and text[:limit].count(" ") == 0:
-                raise Refused("?truncate of a single long word", expr.pos)
-        room = limit - len(terminator)
+        room = limit - utf16_len(terminator)
         if room <= 0:
-            raise Refused("?truncate shorter than its terminator", expr.pos)
-        cut = text[:room]
-        if len(args) == 1:
-            space = cut.rfind(" ")
-            if space <= 0:
-                raise Refused("?truncate of a single long word", expr.pos)
-            cut = cut[:space].rstrip()
-            return cut + terminator
-        return cut.rstrip() + terminator
+            return terminator
+        if utf16_len(text) != len(text):
+            raise Refused("?truncate of text outside the Basic Multilingual Plane", expr.pos)
+        keep = text[:room]
+        if any(ch.isspace() for ch in keep[room - max(1, room // 4) :]):
+            raise Refused("?truncate where the cut falls near a word boundary", expr.pos)
+        if text[room].isspace():
+            keep = keep[:-1]
+        return keep + terminator
 
     def string_builtin(self, target: Any, expr: t.BuiltIn) -> Any:
         name = expr.name
@@ -875,16 +904,20 @@ class Renderer:
             if args is None:
                 return "true" if target else "false"
             if len(args) != 2:
-                raise FtlRuntimeError(f"?string(...) expects 2 arguments but has received {len(args)}", expr.pos)
+                raise FtlRuntimeError(
+                    f"?string(...) expects 2 arguments but has received {len(args)}", expr.pos
+                )
             return self.to_text(args[0] if target else args[1], "?string", expr.pos)
         if args is not None and len(args) != 1:
-            raise FtlRuntimeError(f"?string(...) expects 1 argument but has received {len(args)}", expr.pos)
+            raise FtlRuntimeError(
+                f"?string(...) expects 1 argument but has received {len(args)}", expr.pos
+            )
         fmt = sub if sub else (self.to_text(args[0], "?string", expr.pos) if args else None)
         if isinstance(target, Decimal):
             if fmt is None:
                 return self.to_text(target, "?string", expr.pos)
             if sub and sub not in ("number", "currency", "percent", "computer"):
-                raise FtlRuntimeError(f"unknown number format {sub!r}", expr.pos)
+                raise Refused(f"?string.{sub} on a number", expr.pos)
             return self.format_number(target, fmt, expr.pos)
         if isinstance(target, FmDate):
             if fmt is None:
@@ -907,7 +940,9 @@ class Renderer:
 
     def format_date(self, value: FmDate, fmt: str, pos: int) -> str:
         try:
-            return date_format.format_date(value, fmt, self.settings["locale"], self.settings["time_zone"])
+            return date_format.format_date(
+                value, fmt, self.settings["locale"], self.settings["time_zone"]
+            )
         except FtlError as exc:
             exc.pos = pos if exc.pos < 0 else exc.pos
             raise
@@ -930,7 +965,11 @@ class Renderer:
         if isinstance(value, Decimal):
             return self.format_number(value, self.settings["number_format"], pos)
         if isinstance(value, FmDate):
-            fmt = self.settings[value.kind + "_format"] if value.kind in (DATE, TIME, DATETIME) else ""
+            fmt = (
+                self.settings[value.kind + "_format"]
+                if value.kind in (DATE, TIME, DATETIME)
+                else ""
+            )
             return self.format_date(value, fmt, pos)
         if value is None:
             raise FtlMissing(f"{where}: missing value", pos)

@@ -97,10 +97,9 @@ def split(source: str) -> list[Piece]:
         mark = match.group()
         if mark == "<#--":
             end = source.find("-->", at + 4)
-            if end < 0:
-                raise FtlSyntaxError("unclosed comment", at)
-            pieces.append(Piece("comment", at, end + 3))
-            pos = end + 3
+            stop = size if end < 0 else end + 3  # FreeMarker: an unclosed comment runs to the end
+            pieces.append(Piece("comment", at, stop))
+            pos = stop
         elif mark in ("${", "#{"):
             tokens, end = tokenize(source, at + 2, "}")
             kind = "interp" if mark == "${" else "numinterp"
@@ -138,6 +137,8 @@ def split(source: str) -> list[Piece]:
             self_closing = source.startswith("/>", end)
             stop = end + (2 if self_closing else 1)
             kind = "tag" if mark == "<#" else "call"
-            pieces.append(Piece(kind, at, stop, name=name, tokens=tokens, self_closing=self_closing))
+            pieces.append(
+                Piece(kind, at, stop, name=name, tokens=tokens, self_closing=self_closing)
+            )
             pos = stop
     return pieces

@@ -179,7 +179,7 @@ def format_number(value: Decimal, fmt: str, locale: str) -> str:
     if fmt == "percent":
         pattern = compile_pattern(locale_data(locale).percent_formats[None].pattern)
         return format_decimal(value, pattern, sym)
-    if fmt.startswith("@") or fmt.startswith(",") and False:
+    if fmt.startswith("@") or (fmt.startswith(",") and False):
         raise Refused(f"the custom number format {fmt!r}")
     if "{" in fmt or fmt.startswith("@"):
         raise Refused(f"the number format {fmt!r}")

@@ -5,23 +5,39 @@ white-space stripping (lines holding only directives or comments vanish, ``<#t>`
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from twilio_connector.freemarker import tree as t
-from twilio_connector.freemarker.errors import FtlSyntaxError, Refused
+from twilio_connector.freemarker.errors import FtlLimit, FtlSyntaxError, Refused
 from twilio_connector.freemarker.lexer import Piece, Token, split, tokenize
+from twilio_connector.freemarker.whitespace import strip_whitespace
 
 MAX_NESTING = 40
+#: Compile-time caps: compiling costs grow with the expressions, before any render cap applies.
+MAX_CONSTRUCTS = 100  # interpolations and directives in one template
+MAX_TOKENS = 1000  # expression tokens in one template
 
 #: Directives FreeMarker has that this engine refuses, by name.
 REFUSED_DIRECTIVES = {
     "include", "import", "visit", "recurse", "fallback", "escape", "noescape", "outputformat",
-    "autoesc", "noautoesc", "attempt_not", "ftl_not",
+    "autoesc", "noautoesc",
 }  # fmt: skip
-REFUSED_DIRECTIVES -= {"attempt_not", "ftl_not"}
 _STRING_ESCAPES = {
     "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "l": "<", "g": ">", "a": "&",
     "\\": "\\", '"': '"', "'": "'", "{": "{", "=": "=",
+}  # fmt: skip
+#: Every setting FreeMarker's <#setting> takes (the evaluator runs some, refuses the others).
+FREEMARKER_SETTINGS = {
+    "locale", "time_zone", "number_format", "boolean_format", "date_format", "time_format",
+    "datetime_format", "sql_date_and_time_time_zone", "url_escaping_charset", "output_encoding",
+    "classic_compatible", "c_format", "api_builtin_enabled", "show_error_tips",
+    "template_exception_handler", "arithmetic_engine", "object_wrapper", "auto_flush",
+    "new_builtin_class_resolver", "wrap_unchecked_exceptions", "attempt_exception_reporter",
+    "log_template_exceptions", "truncate_builtin_algorithm", "lazy_imports",
+    "lazy_auto_imports", "auto_import", "auto_include", "custom_number_formats",
+    "custom_date_formats",
 }  # fmt: skip
 _SUBNAMED = {"string", "date", "time", "datetime"}
 _RELATIONAL = {"<", "<=", ">", ">=", "lt", "lte", "gt", "gte"}
@@ -112,7 +128,13 @@ class ExprParser:
         if tok is not None and tok.kind in ("op", "name") and tok.text in _RELATIONAL:
             self.take()
             op = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}.get(tok.text, tok.text)
-            left = t.Binary(tok.pos, op, left, self.range_expr())
+            right = self.range_expr()
+            for side in (left, right):
+                if isinstance(side, t.StringTemplate) or (
+                    isinstance(side, t.Literal) and isinstance(side.value, str)
+                ):
+                    raise FtlSyntaxError(f"'{tok.text}' can't compare strings", side.pos)
+            left = t.Binary(tok.pos, op, left, right)
         return left
 
     def range_expr(self) -> t.Expr:
@@ -190,7 +212,12 @@ class ExprParser:
                 if name_tok.kind != "name":
                     raise FtlSyntaxError("expected a built-in name after '?'", name_tok.pos)
                 name = name_tok.text
-                if name in _SUBNAMED and self.at(".") and (nxt := self.peek(1)) and nxt.kind == "name":
+                if (
+                    name in _SUBNAMED
+                    and self.at(".")
+                    and (nxt := self.peek(1))
+                    and nxt.kind == "name"
+                ):
                     self.take()
                     name += "." + self.take().text
                 check_builtin(name, name_tok.pos)
@@ -256,9 +283,11 @@ class ExprParser:
 
 
 def check_builtin(name: str, pos: int) -> None:
-    from twilio_connector.freemarker.builtins import REFUSED, known
+    from twilio_connector.freemarker.builtins import REFUSED
 
-    if name in REFUSED or name.startswith("is_") and name not in _known():
+    if name.startswith("string."):
+        return
+    if name in REFUSED or (name.startswith("is_") and name not in _known()):
         raise Refused(f"?{name}", pos)
     if name not in _known():
         raise FtlSyntaxError(f"unknown built-in ?{name}", pos)
@@ -345,8 +374,15 @@ class TemplateParser:
     def __init__(self, source: str) -> None:
         self.source = source
         self.pieces = split(source)
+        constructs = [p for p in self.pieces if p.kind not in ("text", "comment")]
+        if len(constructs) > MAX_CONSTRUCTS:
+            raise FtlLimit(f"the template holds more than {MAX_CONSTRUCTS} expressions")
+        if sum(len(p.tokens) for p in constructs) > MAX_TOKENS:
+            raise FtlLimit(f"the template holds more than {MAX_TOKENS} expression tokens")
         self.i = 0
         self.strip = True
+        # what encloses the directive being parsed: <#break>, <#return>, <#nested> need it
+        self.loops = self.switches = self.in_macro = self.in_function = 0
 
     def parse(self) -> t.Block:
         root = t.Block(0, len(self.source))
@@ -446,7 +482,19 @@ class TemplateParser:
                 self.no_params(nxt)
             start = nxt
 
+    @contextmanager
+    def inside(self, what: str) -> Iterator[None]:
+        setattr(self, what, getattr(self, what) + 1)
+        try:
+            yield
+        finally:
+            setattr(self, what, getattr(self, what) - 1)
+
     def d_list(self, piece: Piece) -> t.Element:
+        with self.inside("loops"):
+            return self._list(piece)
+
+    def _list(self, piece: Piece) -> t.Element:
         parser = self.parser(piece)
         source = parser.expression()
         node = t.ListDirective(piece.pos, piece.end, source=source)
@@ -534,14 +582,15 @@ class TemplateParser:
             raise FtlSyntaxError("<#local> outside a macro or function", piece.pos)
         return self._assign(piece, "local")
 
-    in_macro = 0
-
     def d_switch(self, piece: Piece) -> t.Element:
+        with self.inside("switches"):
+            return self._switch(piece)
+
+    def _switch(self, piece: Piece) -> t.Element:
         node = t.Switch(piece.pos, piece.end, value=parse_expression(piece))
         before = self.block(node, ("case", "default", "on", "/switch"))
-        if any(not (isinstance(x, t.Text) and not x.text.strip()) for x in before):
-            if any(not isinstance(x, t.Comment | t.Text) for x in before):
-                raise FtlSyntaxError("only <#case> and <#default> in a <#switch>", piece.pos)
+        if any(not isinstance(x, t.Comment | t.Text) for x in before):
+            raise FtlSyntaxError("only <#case> and <#default> in a <#switch>", piece.pos)
         while True:
             nxt = self.pieces[self.i]
             if nxt.kind == "end":
@@ -567,10 +616,6 @@ class TemplateParser:
             raise FtlSyntaxError(f"<#{kind}> is not allowed here", piece.pos)
         value = parse_expression(piece) if piece.tokens else None
         return t.Jump(piece.pos, piece.end, kind=kind, value=value)
-
-    loops = 0
-    switches = 0
-    in_function = 0
 
     def d_break(self, piece: Piece) -> t.Element:
         self.no_params(piece)
@@ -602,6 +647,8 @@ class TemplateParser:
     def d_setting(self, piece: Piece) -> t.Element:
         parser = self.parser(piece)
         name = parser.name()
+        if name not in FREEMARKER_SETTINGS:
+            raise FtlSyntaxError(f"unknown setting {name!r}", piece.tokens[0].pos)
         parser.expect("=")
         node = t.Setting(piece.pos, piece.end, name=name, value=parser.expression())
         parser.finish()
@@ -621,7 +668,9 @@ class TemplateParser:
         self.i += 1
         node.recover = t.Block(nxt.pos, nxt.end)
         node.recover.body = self.block(node, ("/attempt", "/recover"))
-        node.end = self.close(node, self.pieces[self.i].name if self.i < len(self.pieces) else "attempt")
+        node.end = self.close(
+            node, self.pieces[self.i].name if self.i < len(self.pieces) else "attempt"
+        )
         return node
 
     def _macro(self, piece: Piece, is_function: bool) -> t.Element:
@@ -706,6 +755,11 @@ class TemplateParser:
                 self.strip = bool(value.value)
             else:
                 raise Refused(f"<#ftl {name}=...>", piece.pos)
+        nxt = self.pieces[self.i] if self.i < len(self.pieces) else None
+        if nxt is not None and nxt.kind == "text":  # the header's line break is not output
+            rest = re.sub(r"^[ \t]*(\r\n|\n|\r)", "", nxt.text, count=1)
+            nxt.pos += len(nxt.text) - len(rest)
+            nxt.text = rest
         return t.Comment(piece.pos, piece.end)
 
     def d_flush(self, piece: Piece) -> t.Element:
@@ -725,23 +779,8 @@ class TemplateParser:
         return t.Trim(piece.pos, piece.end, left=False, right=False)
 
 
-def _track_loops(method):  # noqa: ANN001, ANN202 - decorator for the parser's block directives
-    def wrapper(self: TemplateParser, piece: Piece) -> t.Element:
-        field = "switches" if method.__name__ == "d_switch" else "loops"
-        setattr(self, field, getattr(self, field) + 1)
-        try:
-            return method(self, piece)
-        finally:
-            setattr(self, field, getattr(self, field) - 1)
-
-    return wrapper
-
-
-TemplateParser.d_list = _track_loops(TemplateParser.d_list)  # type: ignore[method-assign]
-TemplateParser.d_switch = _track_loops(TemplateParser.d_switch)  # type: ignore[method-assign]
-
-
-def walk(elements: list[t.Element]):  # noqa: ANN201 - a generator of elements
+def walk(elements: list[t.Element]) -> Iterator[t.Element]:
+    """The elements and their descendants, not looking into nested lists and macros."""
     for element in elements:
         yield element
         if not isinstance(element, t.ListDirective | t.Macro):
@@ -750,249 +789,3 @@ def walk(elements: list[t.Element]):  # noqa: ANN201 - a generator of elements
 
 def parse(source: str) -> t.Block:
     return TemplateParser(source).parse()
-
-
-# --- white-space stripping (FreeMarker's TextBlock.postParseCleanup) ----------------------------
-_NON_OUTPUTTING = (t.Macro, t.Assign, t.Setting, t.Comment)
-
-
-class _Lines:
-    def __init__(self, source: str) -> None:
-        self.starts = [0] + [m.end() for m in re.finditer(r"\r\n|\n|\r", source)]
-
-    def line(self, pos: int) -> int:
-        import bisect
-
-        return bisect.bisect_right(self.starts, pos)
-
-
-def strip_whitespace(root: t.Block, source: str) -> None:
-    lines = _Lines(source)
-    parents: dict[int, tuple[t.Element, int]] = {}
-
-    def index(node: t.Element) -> None:
-        for k, kid in enumerate(node.kids()):
-            parents[id(kid)] = (node, k)
-            index(kid)
-
-    index(root)
-    leaves_cache: dict[int, list[t.Element]] = {}
-
-    def is_leaf(node: t.Element) -> bool:
-        return not node.kids() or isinstance(node, t.Macro | t.CaptureAssign)
-
-    def first_leaf(node: t.Element) -> t.Element:
-        while not is_leaf(node):
-            node = node.kids()[0]
-        return node
-
-    def last_leaf(node: t.Element) -> t.Element:
-        while not is_leaf(node):
-            node = node.kids()[-1]
-        return node
-
-    def sibling(node: t.Element, step: int) -> t.Element | None:
-        parent = parents.get(id(node))
-        if parent is None:
-            return None
-        kids = parent[0].kids()
-        k = parent[1] + step
-        return kids[k] if 0 <= k < len(kids) else None
-
-    def prev_leaf(node: t.Element) -> t.Element | None:
-        while True:
-            prev = sibling(node, -1)
-            if prev is not None:
-                return last_leaf(prev)
-            parent = parents.get(id(node))
-            if parent is None or parent[0] is root:
-                return None
-            node = parent[0]
-
-    def next_leaf(node: t.Element) -> t.Element | None:
-        while True:
-            nxt = sibling(node, 1)
-            if nxt is not None:
-                return first_leaf(nxt)
-            parent = parents.get(id(node))
-            if parent is None or parent[0] is root:
-                return None
-            node = parent[0]
-
-    del leaves_cache
-    class _LineOf(dict):
-        def __init__(self, at_end: bool) -> None:
-            super().__init__()
-            self.at_end = at_end
-
-        def __getitem__(self, key: int) -> int:
-            node = nodes[key]
-            return lines.line(max(node.end - 1, node.pos) if self.at_end else node.pos)
-
-    nodes: dict[int, t.Element] = {id(root): root}
-    for node in list(_all(root)):
-        nodes[id(node)] = node
-    begin, end_line = _LineOf(False), _LineOf(True)
-
-    def heeds_opening(node: t.Element) -> bool:  # asked of elements before, on the same line
-        if isinstance(node, t.Interpolation | t.NumericInterpolation):
-            return True
-        if isinstance(node, t.Text):
-            if ignorable(node):
-                return False
-            for ch in reversed(node.text):
-                if ch in "\r\n":
-                    return False
-                if not ch.isspace():
-                    return True
-            return True
-        return False
-
-    def heeds_trailing(node: t.Element) -> bool:  # asked of elements after, on the same line
-        if isinstance(node, t.Interpolation | t.NumericInterpolation):
-            return True
-        if isinstance(node, t.Text):
-            if ignorable(node):
-                return False
-            for ch in node.text:
-                if ch in "\r\n":
-                    return False
-                if not ch.isspace():
-                    return True
-            return True
-        return False
-
-    def ignorable(node: t.Text) -> bool:
-        if not node.text:
-            return True
-        if node.text.strip():
-            return False
-        top = parents.get(id(node), (root,))[0] is root
-        prev, nxt = sibling(node, -1), sibling(node, 1)
-        return ((prev is None and top) or isinstance(prev, _NON_OUTPUTTING)) and (
-            (nxt is None and top) or isinstance(nxt, _NON_OUTPUTTING)
-        )
-
-    def on_line_before(node: t.Element):  # noqa: ANN202
-        line = begin[id(node)]
-        leaf = prev_leaf(node)
-        while leaf is not None and end_line[id(leaf)] == line:
-            yield leaf
-            leaf = prev_leaf(leaf)
-
-    def on_line_after(node: t.Element):  # noqa: ANN202
-        line = end_line[id(node)]
-        leaf = next_leaf(node)
-        while leaf is not None and begin[id(leaf)] == line:
-            yield leaf
-            leaf = next_leaf(leaf)
-
-    texts = [n for n in walk(root.body) if isinstance(n, t.Text)]
-    texts += [n for m in walk(root.body) if isinstance(m, t.ListDirective | t.Macro)
-              for n in walk(m.kids()) if isinstance(n, t.Text)]  # fmt: skip
-    seen: set[int] = set()
-    for node in sorted(texts, key=lambda n: n.pos):
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        _strip_text(node, on_line_before, on_line_after, heeds_opening, heeds_trailing,
-                    parents, root, sibling)  # fmt: skip
-    for node in [n for n in walk(root.body) if isinstance(n, t.Text)] + [
-        n for m in walk(root.body) if isinstance(m, t.ListDirective | t.Macro)
-        for n in walk(m.kids()) if isinstance(n, t.Text)
-    ]:  # fmt: skip
-        pass
-    _remove_ignorable(root, ignorable)
-
-
-def _all(node: t.Element):  # noqa: ANN202
-    for kid in node.kids():
-        yield kid
-        yield from _all(kid)
-
-
-def _remove_ignorable(node: t.Element, ignorable) -> None:  # noqa: ANN001
-    kids = node.kids()
-    doomed = [k for k in kids if isinstance(k, t.Text) and ignorable(k)]
-    for kid in kids:
-        _remove_ignorable(kid, ignorable)
-    for kid in doomed:
-        if isinstance(node, t.ListDirective | t.Attempt) and kid not in node.body:
-            continue
-        if hasattr(node, "body") and kid in node.body:
-            node.body.remove(kid)
-
-
-def _strip_text(node, before, after, heeds_opening, heeds_trailing, parents, root, sibling):  # noqa: ANN001, PLR0913
-    text = node.text
-    left_trim = right_trim = False
-    for leaf in after(node):
-        if isinstance(leaf, t.Trim):
-            if not leaf.left and not leaf.right:
-                left_trim = True
-            if leaf.left:
-                left_trim = True
-                last_nl = max(text.rfind("\n"), text.rfind("\r"))
-                head, last_line = text[: last_nl + 1], text[last_nl + 1 :]
-                if last_nl >= 0 or _column_one(node):
-                    text = head + last_line.lstrip() if last_line.strip() else head
-    for leaf in before(node):
-        if isinstance(leaf, t.Trim):
-            if not leaf.left and not leaf.right:
-                right_trim = True
-            if leaf.right:
-                right_trim = True
-                first = _first_newline_end(text)
-                if first == 0:
-                    break
-                opening, trailing = text[:first], text[first:]
-                if not opening.strip():
-                    text = trailing
-                else:
-                    text = opening.rstrip() + trailing
-    node.text = text
-    parent = parents.get(id(node), (root,))[0]
-    if parent is root and sibling(node, -1) is None:
-        return
-    strip_tail = 0 if left_trim else _trailing_to_strip(node, after, heeds_trailing)
-    strip_head = 0 if right_trim else _opening_to_strip(node, before, heeds_opening)
-    if strip_head or strip_tail:
-        node.text = node.text[strip_head : len(node.text) - strip_tail]
-
-
-def _column_one(node: t.Text) -> bool:
-    return node.pos == 0 or node.text[:0] == "" and False
-
-
-def _first_newline_end(text: str) -> int:
-    for k, ch in enumerate(text):
-        if ch == "\n":
-            return k + 1
-        if ch == "\r":
-            return k + 2 if text[k + 1 : k + 2] == "\n" else k + 1
-    return 0
-
-
-def _opening_to_strip(node, before, heeds_opening) -> int:  # noqa: ANN001
-    text = node.text
-    first = _first_newline_end(text)
-    if first == 0:
-        return 0
-    if text[:first].strip():
-        return 0
-    if any(heeds_opening(leaf) for leaf in before(node)):
-        return 0
-    return first
-
-
-def _trailing_to_strip(node, after, heeds_trailing) -> int:  # noqa: ANN001
-    text = node.text
-    last_nl = max(text.rfind("\n"), text.rfind("\r"))
-    if last_nl < 0:
-        return 0
-    tail = text[last_nl + 1 :]
-    if tail.strip():
-        return 0
-    if any(heeds_trailing(leaf) for leaf in after(node)):
-        return 0
-    return len(tail)

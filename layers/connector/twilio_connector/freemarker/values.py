@@ -30,6 +30,7 @@ class Range:
     start: int
     stop: int | None  # exclusive
     step: int
+    limited: bool = False  # a..*n: slicing stops at the end of the sliced value
 
     def __len__(self) -> int:
         if self.stop is None:

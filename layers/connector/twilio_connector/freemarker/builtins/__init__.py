@@ -21,16 +21,16 @@ SPECIAL = {
 REFUSED = {
     "eval", "eval_json", "new", "api", "has_api", "interpret", "no_esc", "esc", "markup_string",
     "absolute_template_name", "get_optional_template", "children", "parent", "root",
-    "ancestors", "node_name", "node_type", "node_namespace", "byte", "short", "long", "float",
+    "ancestors", "node_name", "node_type", "node_namespace", "byte", "short", "float",
     "double", "number_to_date", "number_to_time", "number_to_datetime", "date_if_unknown",
     "time_if_unknown", "datetime_if_unknown", "is_transform", "is_directive", "is_macro",
     "is_method", "is_node", "is_markup_output", "is_collection", "is_collection_ex",
-    "is_indexable", "is_hash_ex", "word_list_not", "xhtml", "rtf", "web_safe", "lower_abc",
+    "is_indexable", "is_hash_ex", "rtf", "web_safe", "lower_abc",
     "upper_abc", "is_infinite", "is_nan", "namespace", "with_args", "with_args_last",
     "iso_local", "iso_nz", "iso_ms", "iso_m", "iso_h", "iso_utc_ms", "iso_utc_m", "iso_utc_h",
     "iso_utc_nz", "iso_local_nz", "iso_local_ms", "iso_local_m", "iso_local_h", "string.iso_m",
     "cn", "c_lower_case", "c_upper_case", "blank_to_null", "empty_to_null", "trim_to_null",
-    "sequence", "ceiling_not", "groups", "date_iso_not",
+    "sequence", "groups",
 }  # fmt: skip
 
 

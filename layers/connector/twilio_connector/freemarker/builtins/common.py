@@ -67,4 +67,5 @@ def utf16_units(text: str) -> list[str]:
 
 
 def from_units(units: list[str]) -> str:
-    return "".join(units).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    text = "".join(units).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text.replace("\ufffd", "?")

@@ -11,16 +11,20 @@ from twilio_connector.freemarker.errors import FtlRuntimeError
 from twilio_connector.freemarker.values import DATE, DATETIME, TIME, FmDate, type_name
 
 
-def _convert(kind: str):  # noqa: ANN202
+def _convert(kind: str):
     def run(r: Any, value: Any, args: Any) -> Any:
         if isinstance(value, FmDate):
             no_args(kind, args)
             return FmDate(value.instant, kind)
         if isinstance(value, str):
             if args is None:
-                return date_format.parse_pattern(value, r.settings[kind + "_format"] or "medium", kind, r.settings["time_zone"])
+                return date_format.parse_pattern(
+                    value, r.settings[kind + "_format"] or "medium", kind, r.settings["time_zone"]
+                )
             arity(kind, args, 1)
-            return date_format.parse_pattern(value, r.to_text(args[0], "pattern"), kind, r.settings["time_zone"])
+            return date_format.parse_pattern(
+                value, r.to_text(args[0], "pattern"), kind, r.settings["time_zone"]
+            )
         raise FtlRuntimeError(f"?{kind} expects a date or a string, not a {type_name(value)}")
 
     builtin(kind)(run)
@@ -30,7 +34,7 @@ for _kind in (DATE, TIME, DATETIME):
     _convert(_kind)
 
 
-def _iso_parser(kind: str):  # noqa: ANN202
+def _iso_parser(kind: str):
     def run(r: Any, value: Any, args: Any) -> Any:
         no_args(kind + ".iso", args)
         if not isinstance(value, str):
@@ -52,10 +56,12 @@ def _date(name: str, value: Any) -> FmDate:
 
 @builtin("iso_utc")
 def iso_utc(r: Any, value: Any, args: Any) -> Any:
-    return date_format.iso(_date("iso_utc", value), "UTC", utc=True)
+    return date_format.iso(_date("iso_utc", value), "UTC", utc=True, millis=False)
 
 
 @builtin("iso")
 def iso(r: Any, value: Any, args: Any) -> Any:
     arity("iso", args, 1)
-    return date_format.iso(_date("iso", value), r.to_text(args[0], "time zone"), utc=False)
+    return date_format.iso(
+        _date("iso", value), r.to_text(args[0], "time zone"), utc=False, millis=False
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 from twilio_connector.freemarker.builtins import builtin
 from twilio_connector.freemarker.builtins.common import arity, as_int, as_seq, no_args
-from twilio_connector.freemarker.errors import FtlMissing, FtlRuntimeError
+from twilio_connector.freemarker.errors import FtlRuntimeError
 from twilio_connector.freemarker.values import FmDate, is_sequence, type_name
 
 
@@ -23,7 +23,7 @@ def size(r: Any, value: Any, args: Any) -> Any:
 def first(r: Any, value: Any, args: Any) -> Any:
     items = as_seq("first", value)
     if not items:
-        raise FtlMissing("?first of an empty sequence")
+        return None
     return items[0]
 
 
@@ -31,7 +31,7 @@ def first(r: Any, value: Any, args: Any) -> Any:
 def last(r: Any, value: Any, args: Any) -> Any:
     items = as_seq("last", value)
     if not items:
-        raise FtlMissing("?last of an empty sequence")
+        return None
     return items[-1]
 
 
@@ -151,7 +151,7 @@ def chunk(r: Any, value: Any, args: Any) -> Any:
     return rows
 
 
-def _extreme(name: str, pick):  # noqa: ANN001, ANN202
+def _extreme(name: str, pick):  # noqa: ANN001
     def run(r: Any, value: Any, args: Any) -> Any:
         no_args(name, args)
         items = [v for v in as_seq(name, value) if v is not None]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import urllib.parse
@@ -157,7 +156,7 @@ def keep(r: Any, value: Any, args: Any) -> Any:
     raise AssertionError("replaced below")
 
 
-def _keep(name: str):  # noqa: ANN202
+def _keep(name: str):
     def run(r: Any, value: Any, args: Any) -> Any:
         arity(name, args, 1, 2)
         text, needle = _text(r, name, value), r.to_text(args[0], f"?{name} argument")
@@ -241,7 +240,9 @@ def replace(r: Any, value: Any, args: Any) -> Any:
 def matches(r: Any, value: Any, args: Any) -> Any:
     arity("matches", args, 1, 2)
     text = _text(r, "matches", value)
-    regex = _regex("matches", r.to_text(args[0], "?matches argument"), _flags(r, "matches", args, 1))
+    regex = _regex(
+        "matches", r.to_text(args[0], "?matches argument"), _flags(r, "matches", args, 1)
+    )
     return regex.fullmatch(text) is not None
 
 
@@ -269,7 +270,7 @@ def truncate(r: Any, value: Any, args: Any) -> Any:
     raise Refused("?truncate")
 
 
-def _pad(name: str, left: bool):  # noqa: ANN202
+def _pad(name: str, left: bool):
     def run(r: Any, value: Any, args: Any) -> Any:
         arity(name, args, 1, 2)
         text = _text(r, name, value)
@@ -281,7 +282,7 @@ def _pad(name: str, left: bool):  # noqa: ANN202
             from twilio_connector.freemarker.errors import FtlLimit
 
             raise FtlLimit(f"a value of more than {MAX_VALUE_CHARS} characters")
-        missing = width - len(text)
+        missing = width - utf16_len(text)
         if missing <= 0:
             return text
         if left:
@@ -297,7 +298,7 @@ builtin("left_pad")(_pad("left_pad", True))
 builtin("right_pad")(_pad("right_pad", False))
 
 
-def _escape(name: str, fn):  # noqa: ANN001, ANN202
+def _escape(name: str, fn):  # noqa: ANN001
     def run(r: Any, value: Any, args: Any) -> Any:
         no_args(name, args)
         return fn(_text(r, name, value))
@@ -305,60 +306,56 @@ def _escape(name: str, fn):  # noqa: ANN001, ANN202
     builtin(name)(run)
 
 
-def _html(text: str) -> str:  # incompatible_improvements 2.3.20: no &#39;
+def _html(text: str) -> str:
     return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
     )
 
 
 def _xml(text: str) -> str:
-    return _html(text).replace("'", "&apos;")
+    return _html(text).replace("&#39;", "&apos;")
 
 
 def _xhtml(text: str) -> str:
     return _html(text).replace("'", "&#39;")
 
 
-def _js(text: str) -> str:
+_CONTROL = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f"}
+
+
+def _script_string(text: str, json_mode: bool) -> str:
+    """FreeMarker's ?js_string / ?json_string: quotes, backslash, control characters, and the
+    characters that could close a script or comment in HTML ("</", "<!", "]]>", "-->")."""
     out = []
-    for ch in text:
-        if ch in "\"'\\":
+    for k, ch in enumerate(text):
+        prev = text[k - 1] if k else ""
+        if ch == '"' or ch == "\\" or (ch == "'" and not json_mode):
             out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == ">" or ch == "<":
-            out.append("\\x3E" if ch == ">" else "\\x3C")
-        elif ord(ch) < 0x20:
-            out.append(f"\\x{ord(ch):02X}")
+        elif ch in _CONTROL:
+            out.append("\\" + _CONTROL[ch])
+        elif ch == "/" and prev == "<":
+            out.append("\\/")
+        elif ch == "<" and text[k + 1 : k + 2] == "!":
+            out.append("\\u003C" if json_mode else "\\x3C")
+        elif ch == ">" and (prev in ("]", "-") or k == 0):
+            out.append("\\u003E" if json_mode else "\\>")
+        elif ord(ch) < 0x20 or ch in "\u2028\u2029" or 0x7F <= ord(ch) <= 0x9F:
+            out.append(f"\\u{ord(ch):04X}" if json_mode or ord(ch) > 0xFF else f"\\x{ord(ch):02X}")
         else:
             out.append(ch)
     return "".join(out)
+
+
+def _js(text: str) -> str:
+    return _script_string(text, json_mode=False)
 
 
 def _json(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "/":
-            out.append("/")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch in "<>":
-            out.append(f"\\u00{ord(ch):02X}")
-        elif ord(ch) < 0x20:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return _script_string(text, json_mode=True)
 
 
 _escape("html", _html)
@@ -374,7 +371,7 @@ _escape("url_path", lambda s: urllib.parse.quote(s, safe="/*'()!~-_."))
 def _java_string(text: str) -> str:
     out = []
     for ch in text:
-        if ch in "\"\\":
+        if ch in '"\\':
             out.append("\\" + ch)
         elif ch == "\n":
             out.append("\\n")
