@@ -92,7 +92,6 @@ def compile_pattern(pattern: str) -> Pattern:
         raise FtlRuntimeError(f"malformed number format {pattern!r}")
     grouping = len(integer) - integer.rfind(",") - 1 if "," in integer else 0
     digits = integer.replace(",", "")
-    min_int = len(digits) - len(digits.lstrip("#")) if "0" in digits else 0
     min_int = digits.count("0")
     multiplier = 100 if "%" in prefix + suffix else 1000 if "‰" in prefix + suffix else 1
     if negative:
@@ -179,8 +178,6 @@ def format_number(value: Decimal, fmt: str, locale: str) -> str:
     if fmt == "percent":
         pattern = compile_pattern(locale_data(locale).percent_formats[None].pattern)
         return format_decimal(value, pattern, sym)
-    if fmt.startswith("@") or (fmt.startswith(",") and False):
-        raise Refused(f"the custom number format {fmt!r}")
     if "{" in fmt or fmt.startswith("@"):
         raise Refused(f"the number format {fmt!r}")
     return format_decimal(value, compile_pattern(fmt), sym)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import urllib.parse
 from decimal import Decimal, InvalidOperation
@@ -47,24 +46,23 @@ def lower_case(r: Any, value: Any, args: Any) -> Any:
     return _text(r, "lower_case", value).lower()
 
 
-@builtin("cap_first")
-def cap_first(r: Any, value: Any, args: Any) -> Any:
-    text = _text(r, "cap_first", value)
-    match = re.search(r"\S", text)
-    if not match:
-        return text
-    k = match.start()
-    return text[:k] + text[k].title() + text[k + 1 :]
+def _first_letter(name: str, change):  # noqa: ANN001
+    """?cap_first / ?uncap_first: change the first character that is not white-space."""
+
+    def run(r: Any, value: Any, args: Any) -> Any:
+        no_args(name, args)
+        text = _text(r, name, value)
+        match = re.search(r"\S", text)
+        if not match:
+            return text
+        k = match.start()
+        return text[:k] + change(text[k]) + text[k + 1 :]
+
+    builtin(name)(run)
 
 
-@builtin("uncap_first")
-def uncap_first(r: Any, value: Any, args: Any) -> Any:
-    text = _text(r, "uncap_first", value)
-    match = re.search(r"\S", text)
-    if not match:
-        return text
-    k = match.start()
-    return text[:k] + text[k].lower() + text[k + 1 :]
+_first_letter("cap_first", str.title)
+_first_letter("uncap_first", str.lower)
 
 
 @builtin("capitalize")
@@ -149,11 +147,6 @@ def last_index_of(r: Any, value: Any, args: Any) -> Any:
     arity("last_index_of", args, 1)
     text, needle = _text(r, "last_index_of", value), r.to_text(args[0], "argument")
     return Decimal(_units_index(text, text.rfind(needle)))
-
-
-@builtin("keep_before", "keep_after", "keep_before_last", "keep_after_last")
-def keep(r: Any, value: Any, args: Any) -> Any:
-    raise AssertionError("replaced below")
 
 
 def _keep(name: str):
@@ -358,16 +351,6 @@ def _json(text: str) -> str:
     return _script_string(text, json_mode=True)
 
 
-_escape("html", _html)
-_escape("xml", _xml)
-_escape("xhtml", _xhtml)
-_escape("js_string", _js)
-_escape("json_string", _json)
-_escape("j_string", lambda s: json.dumps(s)[1:-1] if False else _java_string(s))
-_escape("url", lambda s: urllib.parse.quote(s, safe="*'()!~-_."))
-_escape("url_path", lambda s: urllib.parse.quote(s, safe="/*'()!~-_."))
-
-
 def _java_string(text: str) -> str:
     out = []
     for ch in text:
@@ -384,6 +367,16 @@ def _java_string(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+_escape("html", _html)
+_escape("xml", _xml)
+_escape("xhtml", _xhtml)
+_escape("js_string", _js)
+_escape("json_string", _json)
+_escape("j_string", _java_string)
+_escape("url", lambda s: urllib.parse.quote(s, safe="*'()!~-_."))
+_escape("url_path", lambda s: urllib.parse.quote(s, safe="/*'()!~-_."))
 
 
 @builtin("boolean")
