@@ -105,7 +105,7 @@ def _connector_error(exc: FtlError, source: str) -> Exception:
     if isinstance(exc, FtlTimeout):
         return TEMPLATE_READ_ERROR(f"The template took more than {RENDER_SECONDS} s to render")
     if isinstance(exc, FtlLimit):
-        return TEMPLATE_READ_ERROR(f"The template is too large: {exc.message}")
+        return TEMPLATE_READ_ERROR(f"The template exceeds a limit: {exc.message}")
     line, column = _position(source, exc.pos)
     where = f" at line {line}, column {column}"
     details = {"line": line, "column": column}

@@ -28,6 +28,7 @@ from twilio_connector.freemarker.values import (
     LambdaValue,
     MacroValue,
     Range,
+    capped,
     is_sequence,
     type_name,
 )
@@ -677,10 +678,7 @@ class Renderer:
             if isinstance(left, str | Decimal | FmDate) and isinstance(
                 right, str | Decimal | FmDate
             ):
-                text = self.to_text(left, "+", pos) + self.to_text(right, "+", pos)
-                if len(text) > 20_000:
-                    raise FtlLimit("a value of more than 20000 characters")
-                return text
+                return capped(self.to_text(left, "+", pos) + self.to_text(right, "+", pos))
             bad = left if isinstance(left, bool) else right
             self.to_text(bad, "+", pos)
             raise FtlRuntimeError(f"can't add a {type_name(left)} and a {type_name(right)}", pos)

@@ -11,6 +11,15 @@ from typing import Any
 from twilio_connector.freemarker.errors import FtlLimit
 
 MAX_SEQUENCE_ITEMS = 10_000
+MAX_VALUE_CHARS = 20_000
+
+
+def capped(text: str) -> str:
+    """``text``, unless it is over MAX_VALUE_CHARS (FtlLimit)."""
+    if len(text) > MAX_VALUE_CHARS:
+        raise FtlLimit(f"a value of more than {MAX_VALUE_CHARS} characters")
+    return text
+
 
 DATE, TIME, DATETIME, UNKNOWN = "date", "time", "datetime", "unknown"
 

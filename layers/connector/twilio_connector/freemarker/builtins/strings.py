@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import urllib.parse
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,21 +18,12 @@ from twilio_connector.freemarker.builtins.common import (
     utf16_len,
     utf16_units,
 )
-from twilio_connector.freemarker.errors import FtlRuntimeError, Refused
-
-MAX_VALUE_CHARS = 20_000
+from twilio_connector.freemarker.errors import FtlLimit, FtlRuntimeError, Refused
+from twilio_connector.freemarker.values import MAX_VALUE_CHARS, capped
 
 
 def _text(r: Any, name: str, value: Any) -> str:
     return r.to_text(value, f"?{name}")
-
-
-def _capped(text: str) -> str:
-    if len(text) > MAX_VALUE_CHARS:
-        from twilio_connector.freemarker.errors import FtlLimit
-
-        raise FtlLimit(f"a value of more than {MAX_VALUE_CHARS} characters")
-    return text
 
 
 @builtin("upper_case")
@@ -196,18 +188,43 @@ def ensure_ends_with(r: Any, value: Any, args: Any) -> Any:
 
 def _flags(r: Any, name: str, args: list[Any], k: int) -> str:
     flags = r.to_text(args[k], f"?{name} flags") if len(args) > k else ""
-    if set(flags) - set("rifc"):
+    if set(flags) - set("rifmsc"):
         raise Refused(f"?{name} with the flags {flags!r}")
     return flags
 
 
-def _regex(name: str, pattern: str, flags: str) -> re.Pattern[str]:
-    if any(token in pattern for token in ("\\p", "\\Q", "(?<", "\\G", "\\z", "\\h", "++", "*+")):
+_REGEX_FLAGS = {"i": "IGNORECASE", "m": "MULTILINE", "s": "DOTALL", "c": "VERBOSE"}
+_JAVA_ONLY = ("\\p", "\\Q", "\\G", "\\z", "\\h", "\\R", "++", "*+", "?+", "(?<")
+
+
+def _regex(name: str, pattern: str, flags: str) -> Any:
+    """A regular expression as java.util.regex reads it (ASCII classes and case folding), on the
+    ``regex`` module, whose matching takes a timeout."""
+    import regex
+
+    if any(token in pattern for token in _JAVA_ONLY):
         raise Refused(f"?{name} with Java-specific regular expression syntax")
+    options = regex.VERSION0 | regex.ASCII
+    for flag in flags:
+        if flag in _REGEX_FLAGS:
+            options |= getattr(regex, _REGEX_FLAGS[flag])
     try:
-        return re.compile(pattern, re.IGNORECASE if "i" in flags else 0)
-    except re.error as exc:
+        return regex.compile(pattern, options)
+    except regex.error as exc:
         raise FtlRuntimeError(f"?{name}: invalid regular expression: {exc}") from None
+
+
+#: CPU seconds one regular-expression match may take (the ``regex`` module counts CPU time).
+REGEX_SECONDS = 0.1
+
+
+def _within(r: Any, name: str, run):  # noqa: ANN001
+    """Runs a regular-expression match within REGEX_SECONDS and what is left of the render's
+    time, so that catastrophic backtracking on metadata ends in an error."""
+    try:
+        return run(max(min(r.deadline - time.monotonic(), REGEX_SECONDS), 0.001))
+    except TimeoutError:
+        raise FtlLimit(f"?{name}: the regular expression took too long") from None
 
 
 @builtin("replace")
@@ -219,24 +236,27 @@ def replace(r: Any, value: Any, args: Any) -> Any:
     if "r" in flags:
         if "$" in new or "\\" in new:
             raise Refused("?replace with group references in the replacement")
-        regex = _regex("replace", old, flags)
-        return _capped(regex.sub(lambda _m: new, text, count=1 if "f" in flags else 0))
+        pattern = _regex("replace", old, flags)
+        count = 1 if "f" in flags else 0
+        return capped(
+            _within(r, "replace", lambda s: pattern.sub(lambda _m: new, text, count, timeout=s))
+        )
     if "i" in flags:
-        regex = re.compile(re.escape(old), re.IGNORECASE)
-        return _capped(regex.sub(lambda _m: new, text, count=1 if "f" in flags else 0))
+        literal = re.compile(re.escape(old), re.IGNORECASE)
+        return capped(literal.sub(lambda _m: new, text, count=1 if "f" in flags else 0))
     if old == "":
         raise Refused("?replace of an empty string")
-    return _capped(text.replace(old, new, 1 if "f" in flags else -1))
+    return capped(text.replace(old, new, 1 if "f" in flags else -1))
 
 
 @builtin("matches")
 def matches(r: Any, value: Any, args: Any) -> Any:
     arity("matches", args, 1, 2)
     text = _text(r, "matches", value)
-    regex = _regex(
+    pattern = _regex(
         "matches", r.to_text(args[0], "?matches argument"), _flags(r, "matches", args, 1)
     )
-    return regex.fullmatch(text) is not None
+    return _within(r, "matches", lambda s: pattern.fullmatch(text, timeout=s)) is not None
 
 
 @builtin("split")
@@ -245,7 +265,8 @@ def split(r: Any, value: Any, args: Any) -> Any:
     text, sep = _text(r, "split", value), r.to_text(args[0], "?split argument")
     flags = _flags(r, "split", args, 1)
     if "r" in flags:
-        return _regex("split", sep, flags).split(text)
+        pattern = _regex("split", sep, flags)
+        return _within(r, "split", lambda s: pattern.split(text, timeout=s))
     if sep == "":
         raise Refused("?split on an empty separator")
     if "i" in flags:
@@ -272,8 +293,6 @@ def _pad(name: str, left: bool):
         if not fill:
             raise FtlRuntimeError(f"?{name}: the padding string is empty")
         if width > MAX_VALUE_CHARS:
-            from twilio_connector.freemarker.errors import FtlLimit
-
             raise FtlLimit(f"a value of more than {MAX_VALUE_CHARS} characters")
         missing = width - utf16_len(text)
         if missing <= 0:
