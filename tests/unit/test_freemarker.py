@@ -1,13 +1,20 @@
 """The FreeMarker engine beyond the goldens: configuration, exact decimals, refusals, caching."""
 
+import contextlib
 import json
 import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twilio_connector import config
-from twilio_connector.errors import TEMPLATE_SYNTAX_ERROR
+from twilio_connector.errors import (
+    TEMPLATE_METADATA_ERROR,
+    TEMPLATE_READ_ERROR,
+    TEMPLATE_SYNTAX_ERROR,
+)
 from twilio_connector.freemarker import compile_template
 from twilio_connector.rendering import load_variables, render
 
@@ -15,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def settings(monkeypatch):
+def environment(monkeypatch):
     def use(**env: str) -> None:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -25,11 +32,11 @@ def settings(monkeypatch):
     config.get_settings.cache_clear()
 
 
-def test_locale_and_time_zone_come_from_the_configuration(settings):
+def test_locale_and_time_zone_come_from_the_configuration(environment):
     template = "${n} ${when?datetime.iso?string('HH:mm')}"
     data = {"n": 1234.5, "when": "2024-03-05T14:30:00Z"}
     assert render(template, data) == "1,234.5 14:30"
-    settings(TEMPLATE_LOCALE="de_DE", TEMPLATE_TIME_ZONE="Europe/Paris")
+    environment(TEMPLATE_LOCALE="de_DE", TEMPLATE_TIME_ZONE="Europe/Paris")
     assert render(template, data) == "1.234,5 15:30"
     assert render("<#setting locale='en_US'>${n}", data) == "1,234.5"  # a template overrides
 
@@ -70,3 +77,24 @@ def test_the_readme_examples_are_in_the_corpus():
     corpus = {case["template"] for case in goldens}
     [example] = re.findall(r"```\n(.*?)```", section, re.DOTALL)
     assert example.rstrip("\n") in corpus
+
+
+FRAGMENTS = [
+    "${", "}", "#{", "<#if ", "</#if>", "<#list ", " as x>", "</#list>", "<#else>", "<#items as y>",
+    "</#items>", "<#sep>", "<#switch ", "<#case ", "</#switch>", "<#break>", "<#macro m a>",
+    "</#macro>", "<@m ", "/>", "<#function f x>", "<#return x>", "</#function>", "<#nested>",
+    "<#assign ", "<#local z=1>", "<#--", "-->", "<#compress>", "<#attempt>", "<#recover>",
+    "</#attempt>", "<#noparse>", "<#t>", "<#setting locale='de_DE'>", "x", "name", "items", "m",
+    "(", ")", "[", "]", "{", "'", '"', "r'", "\\", "..", "..<", "1", "0.5", "-", "+", "*", "/",
+    "%", "<", ">", "==", "&&", "!", "?", "??", "?c", "?size", "?string", "?join(',')",
+    "?then(1, 2)", "?datetime.iso", "?index", "?truncate(3)", "?matches('a+')", "x -> x",
+    "?filter(x -> x)", ".now", "f(1)", "\n", " ",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=14).map("".join))
+def test_any_template_renders_or_fails_with_a_template_error(template):
+    data = {"name": "Ada", "items": [1, 2, "x"], "m": {"a": 1}, "x": "2024-01-01T00:00:00Z"}
+    with contextlib.suppress(TEMPLATE_SYNTAX_ERROR, TEMPLATE_METADATA_ERROR, TEMPLATE_READ_ERROR):
+        render(template, data)  # anything else (a Python exception) fails the test

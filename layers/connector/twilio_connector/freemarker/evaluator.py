@@ -35,6 +35,7 @@ from twilio_connector.freemarker.values import (
 
 MAX_OUTPUT_CHARS = 20_000
 MAX_CALL_DEPTH = 40
+MAX_ITERATIONS = 100_000
 LOOP_BUILTINS = {
     "index", "counter", "has_next", "is_first", "is_last", "item_parity", "item_parity_cap",
     "is_even_item", "is_odd_item", "item_cycle",
@@ -65,22 +66,23 @@ class _Return(Exception):
         self.value = value
 
 
-class _Stop(Exception):
-    pass
-
-
 @dataclass
 class Loop:
     var: str
     index: int
-    size: int | None  # None: unbounded
+    size: int
 
     @property
     def has_next(self) -> bool:
-        return self.size is None or self.index + 1 < self.size
+        return self.index + 1 < self.size
 
 
 class Renderer:
+    """One render: the data model, the assigned variables (``namespace`` for ``<#assign>``,
+    ``globals`` for ``<#global>``, ``scopes`` for loop variables and macro locals), the
+    settings, and the output. Elements run through ``x_<Element>`` methods, expressions
+    evaluate through ``e_<Expr>`` methods."""
+
     def __init__(self, data: dict[str, Any], locale: str, zone: str, deadline: float,
                  now_millis: int | None = None) -> None:  # fmt: skip
         self.data = data
@@ -88,6 +90,7 @@ class Renderer:
         self.globals: dict[str, Any] = {}
         self.scopes: list[dict[str, Any]] = []
         self.loops: list[Loop] = []
+        self.listed: list[tuple[Any, t.ListDirective]] = []  # <#list xs> awaiting its <#items>
         self.settings: dict[str, Any] = {
             "locale": locale, "time_zone": zone, "number_format": "number",
             "boolean_format": "true,false", "date_format": "", "time_format": "",
@@ -170,22 +173,17 @@ class Renderer:
     def x_ListDirective(self, node: t.ListDirective) -> None:
         assert node.source is not None
         source = self.eval(node.source)
-        if node.var is None:  # <#list xs>...<#items as x>...</#items>...</#list>
-            if self._iterable_size(source, node) == 0:
-                if node.else_branch:
-                    self.run(node.else_branch.body)
-                return
-            self.scopes.append({"\0list": (source, node)})
-            try:
-                self.run(node.body)
-            finally:
-                self.scopes.pop()
-            return
         if self._iterable_size(source, node) == 0:
             if node.else_branch:
                 self.run(node.else_branch.body)
-            return
-        self.iterate(source, node.var, node.value_var, node.body, node)
+        elif node.var is None:  # <#list xs>...<#items as x>...</#items>...</#list>
+            self.listed.append((source, node))
+            try:
+                self.run(node.body)
+            finally:
+                self.listed.pop()
+        else:
+            self.iterate(source, node.var, node.value_var, node.body, node)
 
     def _iterable_size(self, source: Any, node: t.Element) -> int:
         if isinstance(source, Range):  # before 2.3.21, listing ``n..`` lists nothing
@@ -197,12 +195,10 @@ class Renderer:
         )
 
     def x_Items(self, node: t.Items) -> None:
-        for scope in reversed(self.scopes):
-            if "\0list" in scope:
-                source, owner = scope["\0list"]
-                self.iterate(source, node.var, node.value_var, node.body, owner)
-                return
-        raise FtlSyntaxError("<#items> outside <#list>", node.pos)
+        if not self.listed:
+            raise FtlSyntaxError("<#items> outside <#list>", node.pos)
+        source, owner = self.listed[-1]
+        self.iterate(source, node.var, node.value_var, node.body, owner)
 
     def iterate(self, source: Any, var: str, value_var: str | None, body: list[t.Element],
                 node: t.Element) -> None:  # fmt: skip
@@ -214,17 +210,16 @@ class Renderer:
             if value_var is not None:
                 raise FtlRuntimeError("listing a sequence takes one loop variable", node.pos)
             pairs = None
-        size = None if isinstance(source, Range) and source.stop is None else len(source)
+        size = len(source)  # (a right-unbounded range never gets here: it lists as empty)
         scope: dict[str, Any] = {}
         loop = Loop(var, 0, size)
         self.scopes.append(scope)
         self.loops.append(loop)
         try:
-            k = 0
-            while size is None or k < size:
+            for k in range(size):
                 self.tick()
-                if k >= 100_000:
-                    raise FtlLimit("a loop of more than 100,000 iterations")
+                if k >= MAX_ITERATIONS:
+                    raise FtlLimit(f"a loop of more than {MAX_ITERATIONS} iterations")
                 loop.index = k
                 if pairs is not None:
                     scope[var], scope[value_var] = pairs[k]  # type: ignore[index]
@@ -238,7 +233,6 @@ class Renderer:
                     pass
                 except _Break:
                     break
-                k += 1
         finally:
             self.loops.pop()
             self.scopes.pop()
@@ -763,10 +757,6 @@ class Renderer:
             return self.functional(name, target, expr)
         if name == "string" or name.startswith("string."):
             return self.string_builtin(target, expr)
-        if name in ("url", "url_path") and not expr.args:
-            raise FtlRuntimeError(f"?{name} needs a charset: no output_encoding is set", expr.pos)
-        if name == "truncate":
-            return self.truncate(target, expr)
         fn = REGISTRY.get(name)
         if fn is None:
             raise FtlSyntaxError(f"unknown built-in ?{name}", expr.pos)
@@ -865,32 +855,6 @@ class Renderer:
             elif not keep:  # drop_while
                 return items[k:]
         return out if name != "drop_while" else []
-
-    def truncate(self, target: Any, expr: t.BuiltIn) -> Any:
-        """?truncate(n[, terminator]): cut inside a word to fit ``n`` UTF-16 units with the
-        terminator ("[...]"), one character earlier when the cut falls at a word's end. A cut
-        where FreeMarker would look for a word boundary is refused."""
-        from twilio_connector.freemarker.builtins.common import utf16_len
-
-        text = self.to_text(target, "?truncate", expr.pos)
-        args = [self.eval(a) for a in expr.args or []]
-        if not 1 <= len(args) <= 2:
-            raise FtlRuntimeError("?truncate takes 1 or 2 arguments", expr.pos)
-        limit = self.int_of(args[0], expr.pos)
-        if utf16_len(text) <= limit:
-            return text
-        terminator = self.to_text(args[1], "?truncate", expr.pos) if len(args) > 1 else "[...]"
-        room = limit - utf16_len(terminator)
-        if room <= 0:
-            return terminator
-        if utf16_len(text) != len(text):
-            raise Refused("?truncate of text outside the Basic Multilingual Plane", expr.pos)
-        keep = text[:room]
-        if any(ch.isspace() for ch in keep[room - max(1, room // 4) :]):
-            raise Refused("?truncate where the cut falls near a word boundary", expr.pos)
-        if text[room].isspace():
-            keep = keep[:-1]
-        return keep + terminator
 
     def string_builtin(self, target: Any, expr: t.BuiltIn) -> Any:
         name = expr.name

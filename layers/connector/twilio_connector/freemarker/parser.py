@@ -283,31 +283,15 @@ class ExprParser:
 
 
 def check_builtin(name: str, pos: int) -> None:
-    from twilio_connector.freemarker.builtins import REFUSED
+    """A built-in FreeMarker has and this engine runs; refused or unknown ones fail to parse."""
+    from twilio_connector.freemarker.builtins import REFUSED, known
 
     if name.startswith("string."):
-        return
-    if name in REFUSED or (name.startswith("is_") and name not in _known()):
+        return  # ?string.<format>: the format is checked when rendering, as FreeMarker does
+    if name in REFUSED:
         raise Refused(f"?{name}", pos)
-    if name not in _known():
+    if name not in known():
         raise FtlSyntaxError(f"unknown built-in ?{name}", pos)
-
-
-def _known() -> set[str]:
-    from twilio_connector.freemarker.builtins import known
-
-    if not _KNOWN:
-        _KNOWN.update(known())
-        _KNOWN.update(["string", "string.number", "string.currency", "string.percent",
-                       "string.computer", "string.short", "string.medium", "string.long",
-                       "string.full", "string.iso", "string.xs", "truncate", "url", "url_path",
-                       "is_string", "is_number", "is_boolean", "is_sequence", "is_enumerable",
-                       "is_hash", "is_date", "is_date_like", "is_datetime", "is_date_only",
-                       "is_time", "is_function", "is_macro"])  # fmt: skip
-    return _KNOWN
-
-
-_KNOWN: set[str] = set()
 
 
 _INTERP = re.compile(r"\$\{|#\{")

@@ -5,6 +5,7 @@ at missing values (``??``-like) or take lambdas and lazy arguments."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 BuiltinFn = Callable[[Any, Any, list[Any]], Any]
@@ -14,7 +15,9 @@ REGISTRY: dict[str, BuiltinFn] = {}
 SPECIAL = {
     "has_content", "exists", "if_exists", "default", "then", "switch", "filter", "map",
     "take_while", "drop_while", "index", "counter", "has_next", "is_first", "is_last",
-    "item_parity", "item_parity_cap", "is_even_item", "is_odd_item", "item_cycle",
+    "item_parity", "item_parity_cap", "is_even_item", "is_odd_item", "item_cycle", "string",
+    "is_string", "is_number", "is_boolean", "is_sequence", "is_enumerable", "is_hash", "is_date",
+    "is_date_like", "is_datetime", "is_date_only", "is_time", "is_function", "is_macro",
 }  # fmt: skip
 
 #: FreeMarker built-ins this engine refuses (TEMPLATE_SYNTAX_ERROR naming them).
@@ -43,7 +46,9 @@ def builtin(*names: str) -> Callable[[BuiltinFn], BuiltinFn]:
     return register
 
 
-def known() -> set[str]:
+@cache
+def known() -> frozenset[str]:
+    """Every built-in name the engine runs."""
     from twilio_connector.freemarker.builtins import (  # noqa: F401 - they register themselves
         dates,
         hashes,
@@ -52,4 +57,4 @@ def known() -> set[str]:
         strings,
     )
 
-    return set(REGISTRY) | SPECIAL
+    return frozenset(REGISTRY) | SPECIAL

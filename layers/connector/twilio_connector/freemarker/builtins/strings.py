@@ -281,7 +281,26 @@ def word_list(r: Any, value: Any, args: Any) -> Any:
 
 @builtin("truncate")
 def truncate(r: Any, value: Any, args: Any) -> Any:
-    raise Refused("?truncate")
+    """?truncate(n[, terminator]): cut inside a word to fit ``n`` UTF-16 units with the
+    terminator ("[...]"), one character earlier when the cut falls at a word's end. A cut where
+    FreeMarker's algorithm would look for a word boundary is refused."""
+    arity("truncate", args, 1, 2)
+    text = _text(r, "truncate", value)
+    limit = as_int("truncate", args[0])
+    if utf16_len(text) <= limit:
+        return text
+    terminator = r.to_text(args[1], "?truncate argument") if len(args) > 1 else "[...]"
+    room = limit - utf16_len(terminator)
+    if room <= 0:
+        return terminator
+    if utf16_len(text) != len(text):
+        raise Refused("?truncate of text outside the Basic Multilingual Plane")
+    keep = text[:room]
+    if any(ch.isspace() for ch in keep[room - max(1, room // 4) :]):
+        raise Refused("?truncate where the cut falls near a word boundary")
+    if text[room].isspace():
+        keep = keep[:-1]
+    return keep + terminator
 
 
 def _pad(name: str, left: bool):
@@ -394,8 +413,24 @@ _escape("xhtml", _xhtml)
 _escape("js_string", _js)
 _escape("json_string", _json)
 _escape("j_string", _java_string)
-_escape("url", lambda s: urllib.parse.quote(s, safe="*'()!~-_."))
-_escape("url_path", lambda s: urllib.parse.quote(s, safe="/*'()!~-_."))
+
+
+def _url(name: str, safe: str):
+    def run(r: Any, value: Any, args: Any) -> Any:
+        if not args:  # as in Alfresco's configuration: no url_escaping_charset
+            raise FtlRuntimeError(f"?{name} needs a charset: no url_escaping_charset is set")
+        arity(name, args, 1)
+        charset = r.to_text(args[0], f"?{name} argument")
+        try:
+            return urllib.parse.quote(_text(r, name, value), safe=safe, encoding=charset)
+        except LookupError:
+            raise FtlRuntimeError(f"?{name}: unknown charset {charset!r}") from None
+
+    builtin(name)(run)
+
+
+_url("url", "*'()!~-_.")
+_url("url_path", "/*'()!~-_.")
 
 
 @builtin("boolean")
