@@ -375,6 +375,13 @@ CASES: dict[str, list[str]] = {
         "<#if i gt 41>big</#if>",
         "${(i < 50)?then('small', 'large')}",
         "${true?c}${false?c}",
+        "${i >= 1}",
+        "${(i >= 1)?c}",
+        "${(i <= 1)?c}",
+        "<#if i >= 1>y</#if>",
+        "<#if (i >= 1)>y</#if>",
+        "${i > 1}",
+        "<#if i gte 42 && name?length lt 4>both</#if>",
     ],
     "sequences": [
         "${items?size}",

@@ -68,6 +68,10 @@ def tokenize(source: str, start: int, terminator: str) -> tuple[list[Token], int
             continue
         if kind == "op":
             text = _ENTITIES.get(text, text)
+            if text == ">=" and terminator == "}" and not stack:
+                # FreeMarker reads ">=" at the top of ${...} as ">" then "=": a syntax error
+                tokens.append(Token("op", ">", match.start()))
+                text = "="
             if text in OPEN:
                 stack.append(OPEN[text])
             elif text in ")]}":

@@ -5,7 +5,7 @@ white-space stripping (lines holding only directives or comments vanish, ``<#t>`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -100,19 +100,19 @@ class ExprParser:
         finally:
             self.depth -= 1
 
-    def or_expr(self) -> t.Expr:
-        left = self.and_expr()
-        while self.at("||"):
-            pos = self.take().pos
-            left = t.Binary(pos, "||", left, self.and_expr())
+    def chain(self, operators: tuple[str, ...], operand: Callable[[], t.Expr]) -> t.Expr:
+        """Left-associative binary operators of one precedence level."""
+        left = operand()
+        while self.at(*operators):
+            tok = self.take()
+            left = t.Binary(tok.pos, tok.text, left, operand())
         return left
 
+    def or_expr(self) -> t.Expr:
+        return self.chain(("||",), self.and_expr)
+
     def and_expr(self) -> t.Expr:
-        left = self.equality()
-        while self.at("&&"):
-            pos = self.take().pos
-            left = t.Binary(pos, "&&", left, self.equality())
-        return left
+        return self.chain(("&&",), self.equality)
 
     def equality(self) -> t.Expr:
         left = self.relational()
@@ -158,18 +158,10 @@ class ExprParser:
         return tok.text in ("(", "[", "{", "-", "+", "!", ".")
 
     def additive(self) -> t.Expr:
-        left = self.multiplicative()
-        while self.at("+", "-"):
-            tok = self.take()
-            left = t.Binary(tok.pos, tok.text, left, self.multiplicative())
-        return left
+        return self.chain(("+", "-"), self.multiplicative)
 
     def multiplicative(self) -> t.Expr:
-        left = self.unary()
-        while self.at("*", "/", "%"):
-            tok = self.take()
-            left = t.Binary(tok.pos, tok.text, left, self.unary())
-        return left
+        return self.chain(("*", "/", "%"), self.unary)
 
     def unary(self) -> t.Expr:
         if self.at("-", "+"):
