@@ -11,7 +11,7 @@ import pytest
 from local.lambda_loader import LAYER, ROOT
 
 # built on first use, never at import; and no X-Ray SDK when tracing is off
-HEAVY_LAZY = {"boto3", "twilio.rest", "jinja2", "aws_xray_sdk.core"}
+HEAVY_LAZY = {"boto3", "twilio.rest", "babel", "aws_xray_sdk.core"}
 NOT_FOR = {
     "send_sms": {"regex", "twilio_connector.triggers", "twilio_connector.inbound",
                  "twilio_connector.webhooks", "twilio_connector.messages",

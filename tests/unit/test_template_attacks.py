@@ -1,5 +1,6 @@
-"""Known jinja2 sandbox escapes and resource attacks, in smsBody and echo: each ends in a
-template error (or stays inert text) within the render caps."""
+"""Known template-engine escapes (jinja2's, FreeMarker's ?new / ?api / ?eval / <#include>) and
+resource attacks, in smsBody and echo: each ends in a template error (or stays inert text)
+within the render caps."""
 
 import time
 
@@ -13,7 +14,13 @@ from twilio_connector.errors import (
 from twilio_connector.rendering import render
 
 TEMPLATE_ERRORS = (TEMPLATE_METADATA_ERROR, TEMPLATE_READ_ERROR, TEMPLATE_SYNTAX_ERROR)
-META = {"x": "text", "n": 3, "items": list(range(5000)), "d": {"k": "v"}}
+META = {
+    "x": "text",
+    "n": 3,
+    "items": list(range(5000)),
+    "d": {"k": "v"},
+    "redos": "a" * 40 + "!",
+}
 
 ESCAPES = [
     # classic attribute walks to os / subprocess
@@ -37,6 +44,14 @@ ESCAPES = [
     "{% for c in [].__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
     "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
     "{#- #}{{ 7*7 }}",
+    # FreeMarker's own escapes: class instantiation, the Java API, evaluation, file inclusion
+    '${"freemarker.template.utility.Execute"?new()("id")}',
+    '<#assign ex = "freemarker.template.utility.ObjectConstructor"?new()>${ex("java.io.File")}',
+    "${x?api.getClass().getProtectionDomain()}",
+    '${"x?upper_case"?eval}',
+    '${"${x}"?interpret}',
+    '<#include "/etc/passwd">',
+    '<#import "/etc/passwd" as p>',
     # names of the renderer itself
     "${S}", "${K}", "${S.var('x')}", "${K[0]}", "${L_x}", "${loop}",
     # dunder and private keys through subscripts
@@ -53,6 +68,10 @@ RESOURCE_ATTACKS = [
     "${items[items[items[items[items[0]]]]]}" * 200,
     "${n * 1e308 * 1e308}",
     "${9 ** 9 ** 9}",
+    "${redos?matches('(a|aa)+$')?c}",  # catastrophic backtracking on metadata
+    "${redos?replace('(a|aa)+$', '', 'r')}",
+    "${redos?split('(a|aa)+$', 'r')?size}",
+    "<#macro m><@m/></#macro><@m/>",  # unbounded recursion
     "x" * 10_001,
 ]
 

@@ -58,6 +58,8 @@ class Settings:
     aws_read_timeout: float = 5.0
     aws_max_attempts: int = 3
     default_phone_region: str | None = None
+    template_locale: str = "en_US"
+    template_time_zone: str = "UTC"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -96,6 +98,8 @@ class Settings:
             aws_max_attempts=max(int(env.get("AWS_MAX_ATTEMPTS", "3")), 1),
             # ISO 3166 alpha-2: the country of numbers written without their country code
             default_phone_region=env.get("DEFAULT_PHONE_REGION", "").strip() or None,
+            template_locale=(env.get("TEMPLATE_LOCALE") or "en_US").replace("-", "_"),
+            template_time_zone=env.get("TEMPLATE_TIME_ZONE") or "UTC",
             send_lease_seconds=float(env["SEND_LEASE_SECONDS"])
             if env.get("SEND_LEASE_SECONDS")
             else None,
@@ -105,6 +109,12 @@ class Settings:
 @cache
 def get_settings() -> Settings:
     return Settings.from_env()
+
+
+def template_settings() -> tuple[str, str]:
+    """The templates' default locale and time zone (``TEMPLATE_LOCALE``, ``TEMPLATE_TIME_ZONE``)."""
+    settings = get_settings()
+    return settings.template_locale, settings.template_time_zone
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,25 @@
 """Templates (``smsBody``, trigger ``echo``): the checks, the plain-text fast path, ``metadata``.
 
-The Freemarker-style engine (:mod:`twilio_connector.freemarker`, on jinja2's sandbox) is imported
-only for a template that holds ``${``, ``<#`` or ``</#``.
+The FreeMarker engine (:mod:`twilio_connector.freemarker`) is imported only for a template that
+holds an interpolation (``${``, ``#{``), a directive (``<#``, ``</#``) or a macro call (``<@``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from twilio_connector.errors import INVALID_INPUT, TEMPLATE_READ_ERROR
 
 MAX_TEMPLATE_CHARS = 10_000
+_FREEMARKER = re.compile(r"\$\{|#\{|</?#|</?@")
 
 
 def render(template: object, variables: Mapping[str, Any]) -> str:
-    """Render a Freemarker-style template against ``variables``.
+    """Render a FreeMarker template against ``variables``.
 
     Raises TEMPLATE_READ_ERROR, TEMPLATE_SYNTAX_ERROR or TEMPLATE_METADATA_ERROR.
     """
@@ -26,7 +29,7 @@ def render(template: object, variables: Mapping[str, Any]) -> str:
         raise TEMPLATE_READ_ERROR(f"The template is over {MAX_TEMPLATE_CHARS} characters")
     if "\x00" in template or _has_lone_surrogate(template):
         raise TEMPLATE_READ_ERROR("The template holds characters that are not text")
-    if "${" not in template and "<#" not in template and "</#" not in template:
+    if not _FREEMARKER.search(template):
         return template  # plain text: nothing to render
     from twilio_connector.freemarker import render_template
 
@@ -42,12 +45,13 @@ def _has_lone_surrogate(text: str) -> bool:
 
 
 def load_variables(metadata: object) -> dict[str, Any]:
-    """``metadata`` as given: an object, a string holding one, or nothing."""
+    """``metadata`` as given: an object, a string holding one, or nothing. Numbers in a JSON
+    string keep their exact decimal value (templates compute in decimal, as FreeMarker)."""
     if metadata is None or metadata == "":
         return {}
     if isinstance(metadata, str):
         try:
-            metadata = json.loads(metadata)
+            metadata = json.loads(metadata, parse_float=Decimal)
         except (ValueError, RecursionError):
             raise INVALID_INPUT("metadata is not valid JSON", field="metadata") from None
     if not isinstance(metadata, dict):
@@ -62,7 +66,7 @@ def type_name(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return "number"
     if isinstance(value, str):
         return "string"

@@ -1,0 +1,1 @@
+"""Goldens from the reference engines (``make goldens``)."""
