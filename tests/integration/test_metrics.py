@@ -94,13 +94,19 @@ def test_get_sms_counts_a_twilio_refusal(aws, emulator, lambda_context, capsys):
     assert total(found, "TwilioFailures", FailureClass="refused") == 1
 
 
-def test_inbound_counts_matched_unmatched_and_rejected(inbound, lambda_context, capsys):
+def matched_unmatched_and_forged(lambda_context):
+    """The inbound handler, after a matched, an unmatched and a forged message."""
     handler = load_function("inbound_sms").lambda_handler
     handler(load_event("inbound_sms"), lambda_context)
     handler(message("Hello there", sid="SM" + "1" * 32), lambda_context)
     forged = load_event("inbound_sms")
     del forged["headers"]["X-Twilio-Signature"]
     handler(forged, lambda_context)
+    return handler
+
+
+def test_inbound_counts_matched_unmatched_and_rejected(inbound, lambda_context, capsys):
+    matched_unmatched_and_forged(lambda_context)
     found = emitted(capsys.readouterr().out)
     assert total(found, "SmsReceived") == 2
     assert total(found, "SmsMatched") == 1 and total(found, "SmsUnmatched") == 1
@@ -115,12 +121,7 @@ def every_metric_emitted(aws, inbound, emulator, send, lambda_context, capsys, m
         emulator.faults.fail_statuses = [status] * 10_000
         send(lambda_context, ["+14155550100"], idempotencyKey=str(status))
     emulator.faults.fail_statuses = []
-    handler = load_function("inbound_sms").lambda_handler
-    handler(load_event("inbound_sms"), lambda_context)
-    handler(message("Hello there", sid="SM" + "1" * 32), lambda_context)
-    forged = load_event("inbound_sms")
-    del forged["headers"]["X-Twilio-Signature"]
-    handler(forged, lambda_context)
+    handler = matched_unmatched_and_forged(lambda_context)
     set_triggers(monkeypatch, {"name": "redos", "pattern": "(a|aa)+$"}, ORDER_TRIGGER)
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")  # publish fails: dead-lettered
     handler(message("Order Number 1 " + "a" * 40 + "!", sid="SM" + "2" * 32), lambda_context)

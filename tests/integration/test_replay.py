@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
@@ -121,6 +122,8 @@ def test_a_publish_failure_in_the_middle_loses_nothing_and_publishes_nothing_twi
     calls = fail_on_call(aws_client("events"), monkeypatch, 3)
     report, log = run(dlq_url)
     assert len(calls) == 5  # one PutEvents per message; the third raised
+    # each event carries the time its message was kept, not the time of the replay
+    assert all(entry["Time"] <= datetime.now(UTC) for call in calls for entry in call)
     assert (report.received, report.replayed, report.published, report.failed) == (5, 4, 4, 1)
     assert report.left_behind and "not published (ConnectionError), kept" in log
     first_run = [e["detail"]["messageSid"] for e in inbound.events()]
@@ -165,6 +168,36 @@ def test_an_event_kept_twice_is_published_once(inbound, lambda_context, monkeypa
     report, _ = run(dlq_url)
     assert (report.received, report.replayed, report.published, report.duplicates) == (2, 2, 1, 1)
     assert len(inbound.events()) == 1 and depth(dlq_url) == 0
+
+
+def test_a_message_not_deleted_is_not_published_again_in_the_run_and_is_reported(
+    inbound, lambda_context, monkeypatch, dlq_url
+):
+    from twilio_connector.aws import aws_client
+
+    keep(inbound, lambda_context, monkeypatch, 2)
+    sqs = aws_client("sqs")
+    real, failures = sqs.delete_message, []
+
+    def delete_fails_once(**kwargs):
+        if not failures:
+            failures.append(kwargs)
+            raise ConnectionError("SQS is down")
+        return real(**kwargs)
+
+    monkeypatch.setattr(sqs, "delete_message", delete_fails_once)
+    report, log = run(dlq_url, visibility_timeout=0)  # the undeleted one comes straight back
+    assert "published but not deleted (ConnectionError)" in log
+    # it came back in the same run: not published again, deleted this time
+    assert (report.received, report.published, report.duplicates) == (2, 2, 1)
+    assert report.not_deleted == 0 and not report.left_behind
+    assert len(inbound.events()) == 2 and depth(dlq_url) == 0
+
+    record = {"detailType": "SMS_RECEIVED", "failed": [{"detail": {"messageSid": sid(7)}}]}
+    sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps(record))
+    failures.clear()
+    report, _ = run(dlq_url)  # this time it stays hidden until the run ends
+    assert (report.published, report.not_deleted) == (1, 1) and report.left_behind
 
 
 def test_dry_run_publishes_and_deletes_nothing(inbound, lambda_context, monkeypatch, dlq_url):

@@ -123,6 +123,8 @@ class _Replay:
         #: messages left on the queue, by MessageId: their latest receipt handle
         self.held: dict[str, str] = {}
         self.seen: set[str] = set()
+        #: messages published but not deleted (they come back when their visibility ends)
+        self.undeleted: set[str] = set()
         #: messages this run wrote (the unpublished rest of a message): for the next run
         self.rewritten: set[str] = set()
 
@@ -239,12 +241,17 @@ class _Replay:
 
     def _delete(self, message: dict[str, Any]) -> bool:
         """Delete a message whose events are all published; False (counted) if that failed."""
+        message_id = message["MessageId"]
         try:
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         except Exception as exc:
-            self.report.not_deleted += 1
-            self._say(f"published but not deleted ({type(exc).__name__})", message["MessageId"])
+            self.report.not_deleted += message_id not in self.undeleted
+            self.undeleted.add(message_id)
+            self._say(f"published but not deleted ({type(exc).__name__})", message_id)
             return False
+        if message_id in self.undeleted:  # it came back in this run, and is gone now
+            self.undeleted.discard(message_id)
+            self.report.not_deleted -= 1
         return True
 
     def _rewrite(self, kept: _Kept, left: list[dict[str, Any]]) -> bool:
@@ -364,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         help="long polling: how long an empty receive waits for messages (default %(default)s)",
     )
     args = parser.parse_args(argv)
-    logger.registered_handler.setStream(sys.stderr)  # standard output is the report's
+    # standard output is the report's: the layer's log lines go to standard error meanwhile
+    previous = logger.registered_handler.setStream(sys.stderr)
     try:
         if args.stack:
             queue_url, *fallback = stack_targets(args.stack)
@@ -383,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         print(f"replay: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
+    finally:
+        logger.registered_handler.setStream(previous)
     print(json.dumps(report.to_dict(), indent=2))
     return 1 if report.left_behind and not report.dry_run else 0
 
