@@ -67,8 +67,9 @@ unit: $(STAMP)
 
 test: lint validate build build-host unit
 
-demo: $(STAMP)
+demo: build-host
 	$(BIN)/python -m local.demo
+	BUILT_FUNCTIONS=$(HOST_BUILD) $(BIN)/python -m local.demo_workflow
 
 # Like `sam local invoke FN -e EVENT`, without Docker or an AWS/Twilio account: the function as
 # sam build packs it, in a clean interpreter, against moto and the Twilio emulator.

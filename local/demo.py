@@ -4,11 +4,11 @@ Starts moto in server mode (Secrets Manager, EventBridge, SQS, DynamoDB), the Tw
 a local API Gateway in front of the inbound function, all on 127.0.0.1; puts the credentials in
 the secret; then invokes the real handlers: SEND_SMS with ``events/send_sms.json`` (a templated
 SMS to two recipients, whose status callbacks come back as SMS_STATUS_CHANGED events) and with a
-recipient Twilio refuses, GET_SMS on the message it sent, LIST_SMS over the account page by page
-(the two messages sent and the one the emulator starts with, see ``local.offline``),
-MAKE_CALL with ``events/make_call.json``, and an inbound "Order Number 12345" that a trigger
-matches: the echo reply is printed and the SMS_RECEIVED event read back from the bus (a rule with
-an SQS target).
+recipient Twilio refuses, GET_SMS on the message it sent, CANCEL_SMS with ``events/cancel_sms.json``
+on the reminder the emulator holds for tomorrow, LIST_SMS over the account page by page (the two
+messages sent and the two the emulator starts with, see ``local.offline``), MAKE_CALL with
+``events/make_call.json``, and an inbound "Order Number 12345" that a trigger matches: the echo
+reply is printed and the SMS_RECEIVED event read back from the bus (a rule with an SQS target).
 """
 
 from __future__ import annotations
@@ -117,6 +117,15 @@ def main() -> int:
             f"  status   {fetched['status']}  to {fetched['to']}  created {fetched['date_created']}"
         )
 
+        print("\nCANCEL_SMS events/cancel_sms.json (a reminder scheduled for tomorrow)")
+        canceled, error = invoke(
+            load_function("cancel_sms").lambda_handler, load_event("cancel_sms")
+        )
+        if canceled is None:
+            print(f"  FAILED   {type(error).__name__}: {error}")
+            return 1
+        print(f"  status   {canceled['status']}  sid {canceled['sid']}  to {canceled['to']}")
+
         print("\nLIST_SMS  the account's messages, 1 per page (following nextPageToken)")
         list_sms, event, listed = load_function("list_sms").lambda_handler, {"pageSize": 1}, []
         while True:
@@ -176,8 +185,8 @@ def main() -> int:
         stored = len(emulator.messages)
         print(f"\nThe emulator stored {stored} message(s) and {len(emulator.calls)} call(s).")
         print("Stopping moto, the emulator and the local API.")
-        ok = len(listed) == 3 and len(statuses) == 4 and len(received) == 1 and len(resumed) == 1
-        ok = ok and len(read_later) == 2
+        ok = len(listed) == 4 and len(statuses) == 4 and len(received) == 1 and len(resumed) == 1
+        ok = ok and len(read_later) == 2 and canceled["status"] == "canceled"
         return 0 if ok and "Your reference number is 12345" in answer["body"] else 1
 
 

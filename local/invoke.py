@@ -29,6 +29,7 @@ INBOUND = "InboundSmsFunction"
 SAMPLE_EVENTS = {
     "send_sms": "SendSmsFunction",
     "get_sms": "GetSmsFunction",
+    "cancel_sms": "CancelSmsFunction",
     "list_sms": "ListSmsFunction",
     "make_call": "MakeCallFunction",
     "inbound_sms": INBOUND,

@@ -22,12 +22,13 @@ from unittest import mock
 
 from local.resources import (
     SECRET_ID,
+    create_credentials_secret,
     create_event_capture,
     create_idempotency_table,
     drain,
     function_environment,
 )
-from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TwilioEmulator
+from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TwilioEmulator
 
 #: The inbound triggers offline: the seeds' order-number example.
 TRIGGERS = [
@@ -42,6 +43,9 @@ IDEMPOTENCY_TABLE = "idempotency"
 #: The message the emulator starts with (``events/get_sms.json``), delivered yesterday.
 SAMPLE_MESSAGE_SID = "SM0123456789abcdef0123456789abcdef"
 SAMPLE_RECIPIENT = "+14155550100"
+#: A reminder the emulator starts with, scheduled for tomorrow (``events/cancel_sms.json``).
+SCHEDULED_MESSAGE_SID = "SMfedcba9876543210fedcba9876543210"
+SAMPLE_MESSAGING_SERVICE_SID = "MG" + "0123456789abcdef" * 2
 
 
 def free_port() -> int:
@@ -87,7 +91,8 @@ def _start_moto(stack: ExitStack) -> str:
 
 
 def seed_sample_history(emulator: TwilioEmulator) -> None:
-    """The message ``events/get_sms.json`` names, sent and delivered yesterday."""
+    """The message ``events/get_sms.json`` names, sent and delivered yesterday, and the reminder
+    ``events/cancel_sms.json`` cancels, scheduled for tomorrow."""
     yesterday = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     emulator.store(
         TEST_ACCOUNT_SID,
@@ -98,6 +103,15 @@ def seed_sample_history(emulator: TwilioEmulator) -> None:
         status="delivered",
         date_created=yesterday,
         date_sent=yesterday,
+    )
+    emulator.store(
+        TEST_ACCOUNT_SID,
+        sid=SCHEDULED_MESSAGE_SID,
+        to=SAMPLE_RECIPIENT,
+        from_=None,
+        body="Reminder: your appointment is tomorrow at 10:00.",
+        messaging_service_sid=SAMPLE_MESSAGING_SERVICE_SID,
+        send_at=yesterday + timedelta(days=2),
     )
 
 
@@ -115,16 +129,7 @@ def offline_stack(emulator: TwilioEmulator | None = None) -> Iterator[OfflineSta
             mock.patch.dict(os.environ, function_environment(AWS_ENDPOINT_URL=moto_url))
         )
         os.environ.pop("AWS_SESSION_TOKEN", None)
-        boto3.client("secretsmanager").create_secret(
-            Name=SECRET_ID,
-            SecretString=json.dumps(
-                {
-                    "TWILIO_ACCOUNT": TEST_ACCOUNT_SID,
-                    "TWILIO_TOKEN": TEST_AUTH_TOKEN,
-                    "TWILIO_FROM": MAGIC_FROM,
-                }
-            ),
-        )
+        create_credentials_secret(boto3.client("secretsmanager"))
         create_idempotency_table(IDEMPOTENCY_TABLE)
         dlq_url = boto3.client("sqs").create_queue(QueueName="inbound-dlq")["QueueUrl"]
         events_url = create_event_capture("connector-events")

@@ -26,6 +26,22 @@ def function_environment(**overrides: str) -> dict[str, str]:
     }
 
 
+def create_credentials_secret(secrets_client: Any) -> None:
+    """The credentials secret, holding the Twilio emulator's test account."""
+    from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+
+    secrets_client.create_secret(
+        Name=SECRET_ID,
+        SecretString=json.dumps(
+            {
+                "TWILIO_ACCOUNT": TEST_ACCOUNT_SID,
+                "TWILIO_TOKEN": TEST_AUTH_TOKEN,
+                "TWILIO_FROM": MAGIC_FROM,
+            }
+        ),
+    )
+
+
 def idempotency_table_definition() -> dict[str, Any]:
     """``IdempotencyTable``'s key schema as template.yaml declares it."""
     from local.template import load_template

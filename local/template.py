@@ -76,13 +76,18 @@ class Resolver:
             return self.resolve(when_true if self.condition(condition) else when_false)
         if function == "Sub":
             return self.sub(argument)
+        if function == "GetAtt":
+            return self.ref(argument if isinstance(argument, str) else ".".join(argument))
+        if function == "FindInMap":
+            table, key, attribute = (str(self.resolve(item)) for item in argument)
+            return _template()["Mappings"][table][key][attribute]
         return {function: self.resolve(argument)}
 
     def ref(self, name: str) -> str:
         for names in (self.parameters, PSEUDO_PARAMETERS, self.resources):
             if name in names:
                 return names[name]
-        raise KeyError(f"no value offline for !Ref {name}: name its physical ID")
+        raise KeyError(f"no value offline for {name}: name its physical ID (or Name.Attribute)")
 
     def sub(self, argument: str | list) -> str:
         text, variables = (argument, {}) if isinstance(argument, str) else argument
@@ -141,3 +146,18 @@ def template_environment(logical_id: str, resolver: Resolver) -> dict[str, str]:
     """The environment variables a deployed function gets, resolved."""
     variables = function_properties(logical_id)["Environment"]["Variables"]
     return {name: str(resolver.resolve(value)) for name, value in variables.items()}
+
+
+def state_machine_names() -> list[str]:
+    resources = _template()["Resources"]
+    return [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::StateMachine"]
+
+
+def state_machine_definition(logical_id: str, resolver: Resolver) -> str:
+    """A state machine's ASL as deployed: its ``DefinitionUri`` file with the template's
+    ``DefinitionSubstitutions`` put in (plain text replacement, as CloudFormation does)."""
+    properties = _template()["Resources"][logical_id]["Properties"]
+    text = (ROOT / properties["DefinitionUri"]).read_text()
+    for name, value in resolver.resolve(properties.get("DefinitionSubstitutions", {})).items():
+        text = text.replace("${" + name + "}", str(value))
+    return text

@@ -1,10 +1,16 @@
 """A Twilio REST API emulator for offline runs and tests (not product code).
 
 It answers like Twilio's documented API: the 2010-04-01 Messages resource (create, fetch, list
-with filters and ``next_page_uri`` paging), HTTP Basic auth (20003 on a wrong token), Twilio's
+with filters and ``next_page_uri`` paging, scheduling with ``SendAt`` and cancelling with
+``Status=canceled``), HTTP Basic auth (20003 on a wrong token), Twilio's
 error JSON, and the magic test numbers of Twilio's test credentials
 (https://www.twilio.com/docs/iam/test-credentials). Switches inject faults: latency, a
 concurrency cap answering 429 / 20429, 5xx answers and dropped connections.
+
+Scheduled messages (https://www.twilio.com/docs/messaging/features/message-scheduling) are held
+with status ``scheduled`` and released (``queued``, then the status callbacks) when the emulator's
+clock reaches their ``SendAt``. The clock is real time plus an offset that ``advance()`` (or
+``POST /__emulator/clock {"advance_seconds": n}``) moves forward, so a test can reach tomorrow.
 
 Use it in-process (``with TwilioEmulator() as emulator: ...``) or as a process
 (``python -m local.twilio_emulator --port 8080``); a process is driven through ``/__emulator``.
@@ -23,7 +29,7 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,6 +74,9 @@ MAGIC_CALL_TO = {
 }
 _E164 = re.compile(r"^(whatsapp:)?\+[1-9]\d{1,14}$")
 _ALPHANUMERIC = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+#: Twilio's scheduling window: SendAt 15 minutes to 35 days after the request (error 35114).
+SCHEDULE_MIN = timedelta(minutes=15)
+SCHEDULE_MAX = timedelta(days=35)
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
@@ -144,8 +153,16 @@ class TwilioEmulator:
         #: Final status of messages to a number, for status callbacks: to -> (status, error code).
         self.delivery_outcomes: dict[str, tuple[str, int | None]] = {}
         self.webhook_deliveries: list[dict[str, Any]] = []  # every webhook sent, and its answer
+        self.status_callbacks = True  # False: status callbacks are not sent (not a Twilio switch)
         self._callbacks: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
         self._callback_thread = threading.Thread(target=self._deliver_callbacks, daemon=True)
+        #: The emulator's clock is real time plus this (``advance`` moves it forward).
+        self.clock_offset = timedelta(0)
+        #: Scheduled messages: sid -> (SendAt, StatusCallback or None).
+        self.scheduled: dict[str, tuple[datetime, str | None]] = {}
+        self._clock_moved = threading.Event()
+        self._running = False
+        self._scheduler_thread = threading.Thread(target=self._run_scheduler, daemon=True)
         self._server = _Server((host, port), _Handler)
         self._server.daemon_threads = True
         self._server.emulator = self  # type: ignore[attr-defined]
@@ -161,9 +178,13 @@ class TwilioEmulator:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         self._callback_thread.start()
+        self._running = True
+        self._scheduler_thread.start()
         return self
 
     def stop(self) -> None:
+        self._running = False
+        self._clock_moved.set()
         self._callbacks.put(None)
         self._server.shutdown()
         self._server.server_close()
@@ -187,7 +208,50 @@ class TwilioEmulator:
             self.requests.clear()
             self.delivery_outcomes.clear()
             self.webhook_deliveries.clear()
+            self.status_callbacks = True
+            self.scheduled.clear()
+            self.clock_offset = timedelta(0)
             self.max_in_flight = 0
+
+    # --- the clock and the scheduler ------------------------------------------------------------
+    def now(self) -> datetime:
+        return datetime.now(UTC).replace(microsecond=0) + self.clock_offset
+
+    def advance(self, delta: timedelta) -> list[str]:
+        """Move the clock forward by ``delta``; the SIDs of the scheduled messages released."""
+        with self._lock:
+            self.clock_offset += delta
+        released = self.release_due()
+        self._clock_moved.set()
+        return released
+
+    def release_due(self) -> list[str]:
+        """Send every scheduled message whose SendAt has come, as Twilio does at SendAt."""
+        now = self.now()
+        with self._lock:
+            due = sorted(
+                (send_at, sid) for sid, (send_at, _) in self.scheduled.items() if send_at <= now
+            )
+            released = []
+            for _, sid in due:
+                _, callback = self.scheduled.pop(sid)
+                message = self.messages[sid]
+                message["status"] = "queued"
+                message["date_updated"] = rfc2822(now)
+                # a Messaging Service picks the sender from its pool when it sends
+                message["from"] = message["from"] or min(self.numbers)
+                released.append(sid)
+                if callback:
+                    self._callbacks.put((callback, {"sid": sid}))
+        return released
+
+    def _run_scheduler(self) -> None:
+        """Release scheduled messages as real time reaches them (a process run by hand)."""
+        while self._running:
+            self._clock_moved.wait(timeout=1.0)
+            self._clock_moved.clear()
+            if self._running:
+                self.release_due()
 
     # --- the resource ----------------------------------------------------------------------------
     def create_message(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:
@@ -235,11 +299,7 @@ class TwilioEmulator:
         if magic:
             status, code, template = magic
             raise TwilioApiError(status, code, template.format(to=to, from_=sender))
-        send_at = _one(form, "SendAt")
-        if send_at and (not service or _one(form, "ScheduleType") != "fixed"):
-            raise TwilioApiError(
-                400, 35111, "Scheduling requires a MessagingServiceSid and ScheduleType=fixed."
-            )
+        send_at = self._send_at(form, service)
         status = "scheduled" if send_at else ("accepted" if service and not sender else "queued")
         message = self.store(
             account,
@@ -249,9 +309,64 @@ class TwilioEmulator:
             status=status,
             messaging_service_sid=service or None,
             num_media=len(media),
+            send_at=send_at,
+            status_callback=callback or None,
         )
-        if callback and not send_at:
+        if callback and not send_at and self.status_callbacks:
             self._callbacks.put((callback, {"sid": message["sid"]}))
+        return message
+
+    def _send_at(self, form: dict[str, list[str]], service: str) -> datetime | None:
+        """When a message is to be sent, if it is scheduled. Twilio schedules with
+        ``ScheduleType=fixed``, ``SendAt`` and a Messaging Service; without the service it
+        drops the scheduling and sends at once (as its scheduling guide says)."""
+        schedule_type, raw = _one(form, "ScheduleType"), _one(form, "SendAt")
+        if not schedule_type:
+            return None
+        if schedule_type != "fixed":
+            raise TwilioApiError(400, 20001, f"Invalid ScheduleType: {schedule_type}")
+        if not raw:
+            raise TwilioApiError(400, 35111, "SendAt timestamp is missing: ScheduleType is 'fixed'")
+        if not service:
+            return None
+        try:
+            send_at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            send_at = None
+        now = self.now()
+        if send_at is None or send_at.tzinfo is None:
+            raise TwilioApiError(400, 35114, "SendAt must be an ISO-8601 timestamp in UTC")
+        if not now + SCHEDULE_MIN <= send_at <= now + SCHEDULE_MAX:
+            raise TwilioApiError(
+                400,
+                35114,
+                "SendAt time must be between 900 seconds and 35 days (3024000 seconds) in the "
+                "future, inclusive.",
+            )
+        return send_at.astimezone(UTC)
+
+    def update_message(
+        self, account: str, sid: str, form: dict[str, list[str]], path: str
+    ) -> dict[str, Any]:
+        """``Status=canceled`` cancels a scheduled message (30409 once it is not scheduled);
+        ``Body=`` (empty) redacts the body of a message that is no longer in flight."""
+        message = self.fetch_message(account, sid, path)
+        status, body = form.get("Status"), form.get("Body")
+        if status is None and body is None:
+            raise TwilioApiError(400, 20001, "Status or Body is required")
+        with self._lock:
+            if status is not None:
+                if status != ["canceled"]:
+                    raise TwilioApiError(400, 20001, f"Invalid Status: {status[0]}")
+                if message["status"] != "scheduled":
+                    raise TwilioApiError(400, 30409, "This message cannot be canceled")
+                self.scheduled.pop(sid, None)
+                message["status"] = "canceled"
+            if body is not None:
+                if body != [""]:
+                    raise TwilioApiError(400, 20001, "Body can only be redacted (set to '')")
+                message["body"] = ""
+            message["date_updated"] = rfc2822(self.now())
         return message
 
     def store(
@@ -268,10 +383,14 @@ class TwilioEmulator:
         date_created: datetime | None = None,
         date_sent: datetime | None = None,
         sid: str | None = None,
+        send_at: datetime | None = None,
+        status_callback: str | None = None,
     ) -> dict[str, Any]:
-        """Store a message resource (also used to seed the emulator with history)."""
+        """Store a message resource (also used to seed the emulator with history); with
+        ``send_at``, a message scheduled for then (sent when the clock reaches it)."""
+        status = "scheduled" if send_at else status
         sid = sid or "SM" + uuid.uuid4().hex
-        now = date_created or datetime.now(UTC).replace(microsecond=0)
+        now = date_created or self.now()
         uri = f"{API}/Accounts/{account}/Messages/{sid}.json"
         resource = {
             "account_sid": account,
@@ -300,6 +419,8 @@ class TwilioEmulator:
         }
         with self._lock:
             self.messages[sid] = resource
+            if send_at:
+                self.scheduled[sid] = (send_at, status_callback)
         return resource
 
     def create_call(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:
@@ -504,7 +625,7 @@ class TwilioEmulator:
                     continue
                 final, error = self.delivery_outcomes.get(message["to"], ("delivered", None))
                 for status in ("sent", final):
-                    now = datetime.now(UTC).replace(microsecond=0)
+                    now = self.now()
                     with self._lock:
                         message["status"] = status
                         message["date_updated"] = rfc2822(now)
@@ -708,6 +829,9 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, emulator.list_messages(account, parse_qs(query, keep_blank_values=True))
         if method == "GET":
             return 200, emulator.fetch_message(account, match.group("sid"), path)
+        if method == "POST":
+            form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+            return 200, emulator.update_message(account, match.group("sid"), form, path)
         raise TwilioApiError(405, 20004, "Method not allowed")
 
     def _control(self, method: str, path: str, raw: bytes) -> None:
@@ -717,6 +841,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"faults": vars(emulator.faults)})
         elif path == "/__emulator/messages" and method == "GET":
             self._send(200, {"messages": list(emulator.messages.values())})
+        elif path == "/__emulator/clock" and method == "POST":
+            seconds = float(json.loads(raw or b"{}").get("advance_seconds", 0))
+            released = emulator.advance(timedelta(seconds=max(seconds, 0)))
+            self._send(200, {"now": emulator.now().isoformat(), "released": released})
         elif path == "/__emulator/reset" and method == "POST":
             emulator.reset()
             self._send(200, {"reset": True})

@@ -63,8 +63,15 @@ metadata = st.one_of(
     st.text(max_size=100),
     st.sampled_from(['{"name": "ok"}', "{not json", "[1]", "9" * 5000, "[" * 5000]),
 )
+#: Numbers as people write them, and near-numbers built from the same characters.
+WRITTEN = ["+1 (415) 555-0100", "0044 20 7183 8750", "011 44 20 7183 8750", "(415) 555-0100"]
+written_numbers = st.one_of(
+    st.sampled_from(WRITTEN), st.text(alphabet="0123456789 +-().\n,;", min_size=1, max_size=24)
+)
 recipients = st.one_of(
     st.sampled_from(NUMBERS + MAGIC),
+    written_numbers,
+    st.lists(written_numbers, min_size=1, max_size=3),
     st.lists(st.sampled_from(NUMBERS + MAGIC), min_size=1, max_size=4),
     st.lists(st.sampled_from(NUMBERS), min_size=1, max_size=3).map(", ".join),
     hostile,
@@ -111,6 +118,7 @@ send_sms_events = st.one_of(
                 "idempotencyKey": st.one_of(st.text(max_size=20), hostile),
                 "taskToken": st.one_of(st.text(min_size=1, max_size=20), hostile),
                 "waitFor": st.one_of(st.sampled_from(["delivery", "reply"]), hostile),
+                "defaultPhoneRegion": st.one_of(st.sampled_from(["US", "gb", "ZZ"]), hostile),
             },
         )
     ),

@@ -14,13 +14,14 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from local.invoke import INBOUND, SAMPLE_EVENTS, BuiltStack
 from local.lambda_loader import EVENTS, ROOT, load_event
-from local.offline import SAMPLE_MESSAGE_SID, offline_stack
+from local.offline import SAMPLE_MESSAGE_SID, SCHEDULED_MESSAGE_SID, offline_stack
 from local.runtime import BuiltFunction, InvocationError
 from local.template import function_names
 
@@ -72,6 +73,13 @@ def test_get_sms_sample_reads_the_message_it_names(stack):
     message = stack.invoke("GetSmsFunction", load_event("get_sms"))
     assert message["sid"] == load_event("get_sms")["sid"] == SAMPLE_MESSAGE_SID
     assert message["status"] == "delivered"
+
+
+def test_cancel_sms_sample_cancels_the_scheduled_reminder(stack):
+    message = stack.invoke("CancelSmsFunction", load_event("cancel_sms"))
+    assert message["sid"] == load_event("cancel_sms")["sid"] == SCHEDULED_MESSAGE_SID
+    assert message["status"] == "canceled"
+    assert stack.offline.emulator.advance(timedelta(days=3)) == []  # never sent
 
 
 def test_list_sms_sample_lists_the_senders_messages(stack):

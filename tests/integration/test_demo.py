@@ -20,7 +20,8 @@ def test_demo_sends_two_messages_and_shows_a_catalogued_error():
     assert len(re.findall(r"sent +SM[0-9a-f]{32}  to", run.stdout)) == 2
     assert "Hello Ada, your order A-1042 ships tomorrow." in run.stdout
     assert "errorType    INVALID_REGION_TO_PHONE_NUMBER_ERROR" in run.stdout
-    assert "GET_SMS" in run.stdout and run.stdout.count("  page ") == 3
+    assert "GET_SMS" in run.stdout and run.stdout.count("  page ") == 4
+    assert "  status   canceled  sid SMfedcba9876543210fedcba9876543210" in run.stdout
     assert re.search(r"placed +CA[0-9a-f]{32}", run.stdout)
     assert "<Message>Your reference number is 12345</Message>" in run.stdout
     assert "SendTaskSuccess(taskToken=demo-task-token-..., status=delivered)" in run.stdout

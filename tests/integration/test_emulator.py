@@ -221,3 +221,107 @@ def test_call_magic_numbers(emulator, form, code):
     answer = requests.post(url(emulator, CALLS), data=form, auth=AUTH, timeout=5)
     assert answer.status_code == 400 and answer.json()["code"] == code
     assert emulator.calls == {}
+
+
+# --- scheduling and cancelling (https://www.twilio.com/docs/messaging/features/message-scheduling)
+MG = "MG" + "a" * 32
+
+
+def schedule(emulator, delay=timedelta(hours=2), **form):
+    send_at = (emulator.now() + delay).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fields = {"To": "+14155550100", "MessagingServiceSid": MG, "Body": "x"}
+    return create(emulator, **{**fields, "ScheduleType": "fixed", "SendAt": send_at, **form})
+
+
+def cancel(emulator, sid, **form):
+    return requests.post(
+        url(emulator, ONE, sid), data={"Status": "canceled", **form}, auth=AUTH, timeout=5
+    )
+
+
+def test_a_scheduled_message_waits_for_send_at_then_is_sent(emulator, twilio_spec):
+    answer = schedule(emulator, StatusCallback="http://127.0.0.1:9/status")
+    assert answer.status_code == 201
+    check_response(twilio_spec, LIST, "post", 201, answer.json())
+    sid = answer.json()["sid"]
+    assert answer.json()["status"] == "scheduled" and answer.json()["date_sent"] is None
+    assert emulator.advance(timedelta(hours=1, minutes=59)) == []
+    assert emulator.messages[sid]["status"] == "scheduled"
+    assert emulator.webhook_deliveries == []  # nothing is said about a message not yet sent
+    assert emulator.advance(timedelta(minutes=1)) == [sid]
+    emulator.drain_callbacks()
+    fetched = requests.get(url(emulator, ONE, sid), auth=AUTH, timeout=5).json()
+    assert fetched["status"] == "delivered" and fetched["from"] == MAGIC_FROM
+    assert [d["params"]["MessageStatus"] for d in emulator.webhook_deliveries] == [
+        "sent",
+        "delivered",
+    ]
+
+
+def test_cancel_before_send_at_answers_200_as_the_spec_says(emulator, twilio_spec):
+    sid = schedule(emulator).json()["sid"]
+    answer = cancel(emulator, sid)
+    assert answer.status_code == 200
+    check_response(twilio_spec, ONE, "post", 200, answer.json())
+    assert answer.json()["status"] == "canceled" and answer.json()["sid"] == sid
+    assert emulator.advance(timedelta(days=3)) == []  # never sent
+    assert emulator.messages[sid]["status"] == "canceled"
+
+
+@pytest.mark.parametrize("state", ["sent", "canceled", "immediate"])
+def test_a_message_not_scheduled_cannot_be_canceled_30409(emulator, state):
+    if state == "immediate":
+        sid = create(emulator, To="+14155550100", From=MAGIC_FROM, Body="x").json()["sid"]
+    else:
+        sid = schedule(emulator).json()["sid"]
+        if state == "sent":
+            emulator.advance(timedelta(hours=3))
+        else:
+            cancel(emulator, sid)
+    answer = cancel(emulator, sid)
+    assert answer.status_code == 400 and answer.json()["code"] == 30409
+    assert cancel(emulator, "SM" + "0" * 32).json()["code"] == 20404
+
+
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        ({"SendAt": ""}, 35111),  # ScheduleType fixed without SendAt
+        ({"SendAt": "tomorrow"}, 35114),
+        ({"SendAt": "2020-01-01T00:00:00Z"}, 35114),
+        ({"ScheduleType": "later"}, 20001),
+    ],
+)
+def test_scheduling_errors(emulator, form, code):
+    answer = schedule(emulator, **form)
+    assert answer.status_code == 400 and answer.json()["code"] == code
+    assert emulator.messages == {}
+
+
+@pytest.mark.parametrize(
+    ("delay", "accepted"),
+    [
+        (timedelta(minutes=14), False),
+        (timedelta(minutes=16), True),
+        (timedelta(days=35) - timedelta(minutes=1), True),
+        (timedelta(days=35, minutes=1), False),
+    ],
+)
+def test_the_scheduling_window_is_15_minutes_to_35_days(emulator, delay, accepted):
+    assert schedule(emulator, delay).status_code == (201 if accepted else 400)
+
+
+def test_without_a_messaging_service_the_schedule_is_dropped(emulator):
+    """Twilio's guide: without MessagingServiceSid, a message is not scheduled but sent."""
+    answer = schedule(emulator, MessagingServiceSid="", From=MAGIC_FROM)
+    assert answer.status_code == 201 and answer.json()["status"] == "queued"
+    assert emulator.scheduled == {}
+
+
+def test_the_clock_control_api(emulator):
+    sid = schedule(emulator, timedelta(minutes=30)).json()["sid"]
+    answer = requests.post(
+        f"{emulator.url}/__emulator/clock", json={"advance_seconds": 1800}, timeout=5
+    ).json()
+    assert answer["released"] == [sid]
+    assert emulator.messages[sid]["status"] == "queued"

@@ -128,6 +128,10 @@ def test_filters(aws, emulator, handler, lambda_context):
     assert len(listed(dateSentAfter="2026-03-05T12:00:30Z")) == 1
     assert len(listed(dateSentAfter="2026-03-01", dateSentBefore="2026-03-01")) == 3
     assert handler({"to": "+14155550199"}, lambda_context)["messages"][0]["sid"] in other
+    # numbers as people write them filter as their E.164 form
+    assert len(listed(to="+1 (415) 555-0199")) == 2
+    assert len(listed(to="(415) 555-0199", defaultPhoneRegion="US")) == 2
+    assert len(listed(**{"from": "+1 500-555-0006", "to": "001 415 555 0100"})) == 3
 
 
 @pytest.mark.parametrize(

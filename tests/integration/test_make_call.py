@@ -36,6 +36,20 @@ def test_sample_event_says_the_text(aws, emulator, handler, lambda_context, twil
     )
 
 
+def test_numbers_as_people_write_them_are_called_in_e164(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    call = handler(
+        {"callTo": "+1 (415) 555-0100", "callFrom": "+1 500 555 0006", "say": "hi"}, lambda_context
+    )
+    assert call["to"] == A and call["from"] == MAGIC_FROM
+    call = handler(
+        {"callTo": "(415) 555-0100", "say": "hi", "defaultPhoneRegion": "US"}, lambda_context
+    )
+    assert call["to"] == A
+    assert [r["form"]["To"] for r in emulator.requests] == [[A], [A]]
+
+
 def test_say_is_escaped_by_the_twiml_builder(aws, emulator, handler, lambda_context):
     call = handler({"to": A, "say": "<Hangup/> & goodbye"}, lambda_context)
     twiml = emulator.calls[call["sid"]]["twiml"]
@@ -79,6 +93,7 @@ def test_optional_parameters(aws, emulator, handler, lambda_context):
         ({"callTo": " ", "say": "hi"}, "MISSING_INPUT"),  # found by make fuzz
         ({"callTo": A}, "MISSING_INPUT"),  # no voiceUrl, twiml or say, and no default
         ({"callTo": "12345", "say": "hi"}, "INVALID_TO_PHONE_NUMBER_ERROR"),
+        ({"callTo": "(415) 555-0100", "say": "hi"}, "INVALID_TO_PHONE_NUMBER_ERROR"),
         ({"callTo": A, "callFrom": "ACME", "say": "hi"}, "INVALID_FROM_PHONE_NUMBER_ERROR"),
         ({"callTo": A, "say": "hi", "twiml": "<Response/>"}, "INVALID_INPUT"),
         ({"callTo": A, "voiceUrl": "ftp://x"}, "INVALID_INPUT"),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID
-from tests.conftest import SECRET, load_event, load_function
+from tests.conftest import SECRET, load_event, load_function, reset_layer_caches
 from tests.integration.helpers import expect_error
 from tests.spec import message_schema, validate
 
@@ -72,8 +72,8 @@ def test_result_keeps_input_order(aws, emulator, handler, lambda_context):
         [A, B],
         f"{A},{B}",
         f"{A};{B}",
-        f"{A} {B}",
         f"{A}\n{B}",
+        "+1 (415) 555-0100; +1 415 555 0101",
         f"{A}, {B};\n{A}",
         [A, B, A],
     ],
@@ -82,6 +82,45 @@ def test_every_input_form_of_sms_to(aws, emulator, handler, lambda_context, sms_
     result = send(handler, lambda_context, smsFrom=MAGIC_FROM, smsTo=sms_to, smsBody="hi")
     assert [m["to"] for m in result["messages"]] == [A, B]
     assert len(emulator.messages) == 2
+
+
+def test_numbers_as_people_write_them_reach_twilio_in_e164(aws, emulator, handler, lambda_context):
+    result = send(
+        handler,
+        lambda_context,
+        smsFrom="+1 (500) 555-0006",
+        smsTo="+1 (415) 555-0100; 011 1 415 555 0101\n+1.415.555.0102, 001-415-555-0100",
+        smsBody="x",
+    )
+    assert sorted(r["form"]["To"][0] for r in emulator.requests) == [A, B, C]
+    assert {r["form"]["From"][0] for r in emulator.requests} == {MAGIC_FROM}
+    assert list(result["smsResult"].values()) == [A, B, C]
+
+
+def test_national_numbers_with_a_default_region(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    monkeypatch.setenv("DEFAULT_PHONE_REGION", "US")
+    reset_layer_caches()
+    result = send(handler, lambda_context, smsTo=["(415) 555-0100", "415.555.0101"], smsBody="x")
+    assert list(result["smsResult"].values()) == [A, B]
+    # the event's region overrides the default: a UK national number
+    result = send(
+        handler, lambda_context, smsTo="020 7183 8750", smsBody="x", defaultPhoneRegion="GB"
+    )
+    assert list(result["smsResult"].values()) == ["+442071838750"]
+
+
+def test_national_numbers_without_a_region_send_nothing(aws, emulator, handler, lambda_context):
+    body = expect_error(
+        handler,
+        lambda_context,
+        {"smsTo": [A, "(415) 555-0101"], "smsBody": "x"},
+        "INVALID_TO_PHONE_NUMBER_ERROR",
+    )
+    assert [item["index"] for item in body["invalid"]] == [1]
+    assert "DEFAULT_PHONE_REGION" in body["message"]
+    assert emulator.requests == []
 
 
 def test_bizagi_aliases(aws, emulator, handler, lambda_context):
@@ -234,10 +273,22 @@ def test_one_failing_recipient_does_not_stop_the_others(aws, emulator, handler, 
         ({"smsTo": A, "smsBody": "x", "messagingServiceSid": "MG1"}, "INVALID_INPUT"),
         ({"smsTo": A, "smsBody": "x", "sendAt": "tomorrow"}, "INVALID_INPUT"),
         ({"smsTo": A, "smsBody": "x", "sendAt": "2020-01-01T00:00:00Z"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "sendAtOffset": "-P1D"}, "MISSING_INPUT"),
+        (
+            {"smsTo": A, "smsBody": "x", "sendAt": "2099-01-01T00:00Z", "sendAtOffset": "P1M"},
+            "INVALID_INPUT",
+        ),
+        (
+            {"smsTo": A, "smsBody": "x", "sendAt": "9999-12-31T00:00Z", "sendAtOffset": "P9W"},
+            "INVALID_INPUT",
+        ),
         ({"smsTo": A, "smsBody": "x", "failOnError": "maybe"}, "INVALID_INPUT"),
         ({"smsTo": A, "smsBody": "x", "smsFrom": 15005550006}, "INVALID_INPUT"),
         ({"smsTo": "0044 20 7183", "smsBody": "x"}, "INVALID_TO_PHONE_NUMBER_ERROR"),
         ({"smsTo": [A, "12345"], "smsBody": "x"}, "INVALID_TO_PHONE_NUMBER_ERROR"),
+        ({"smsTo": [A, "(415) 555-0101"], "smsBody": "x"}, "INVALID_TO_PHONE_NUMBER_ERROR"),
+        ({"smsTo": f"{A} {B}", "smsBody": "x"}, "INVALID_TO_PHONE_NUMBER_ERROR"),
+        ({"smsTo": A, "smsBody": "x", "defaultPhoneRegion": "ZZ"}, "INVALID_INPUT"),
         (
             {"smsTo": A, "smsBody": "x", "smsFrom": "not-a-sender!"},
             "INVALID_FROM_PHONE_NUMBER_ERROR",
@@ -260,14 +311,48 @@ def test_input_errors_send_nothing(aws, emulator, handler, lambda_context, event
 #: SEND_SMS's input fields (the README's table)
 SEND_SMS_INPUTS = {
     "smsTo", "smsBody", "smsFrom", "metadata", "messagingServiceSid", "mediaUrl",
-    "statusCallback", "sendAt", "validityPeriod", "idempotencyKey", "taskToken", "waitFor",
-    "failOnError",
+    "statusCallback", "sendAt", "sendAtOffset", "validityPeriod", "idempotencyKey", "taskToken",
+    "waitFor", "failOnError", "defaultPhoneRegion",
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("event", [None, [], "smsTo", 42])
 def test_an_event_that_is_not_an_object(aws, emulator, handler, lambda_context, event):
     expect_error(handler, lambda_context, event, "INVALID_INPUT")
+
+
+def test_send_at_offset_schedules_relative_to_send_at(aws, emulator, handler, lambda_context):
+    """A reminder a day before an appointment: Step Functions cannot subtract dates itself."""
+    appointment = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    result = send(
+        handler,
+        lambda_context,
+        smsTo=A,
+        smsBody="See you tomorrow",
+        messagingServiceSid=MG,
+        sendAt=appointment.isoformat(),
+        sendAtOffset="-P1D",
+    )
+    assert result["messages"][0]["status"] == "scheduled"
+    [request] = emulator.requests
+    sent_at = datetime.fromisoformat(request["form"]["SendAt"][0].replace("Z", "+00:00"))
+    assert sent_at == appointment - timedelta(days=1)
+    # an appointment too close for a reminder a day ahead is refused before any call
+    soon = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
+    body = expect_error(
+        handler,
+        lambda_context,
+        {
+            "smsTo": A,
+            "smsBody": "x",
+            "messagingServiceSid": MG,
+            "sendAt": soon,
+            "sendAtOffset": "-PT24H",
+        },
+        "INVALID_INPUT",
+    )
+    assert body["field"] == "sendAt" and "sendAtOffset" in body["message"]
+    assert len(emulator.requests) == 1
 
 
 def test_sendat_needs_a_messaging_service(aws, emulator, handler, lambda_context):

@@ -18,6 +18,8 @@ NOT_FOR = {
                  "twilio_connector.calls", "aws_lambda_powertools.event_handler"},
     "get_sms": {"regex", "twilio_connector.sms", "twilio_connector.ledger",
                 "twilio_connector.freemarker", "twilio_connector.inbound", "phonenumbers"},
+    "cancel_sms": {"regex", "twilio_connector.sms", "twilio_connector.ledger",
+                   "twilio_connector.freemarker", "twilio_connector.inbound", "phonenumbers"},
     "list_sms": {"regex", "twilio_connector.sms", "twilio_connector.ledger",
                  "twilio_connector.freemarker", "twilio_connector.inbound"},
     "make_call": {"regex", "twilio_connector.sms", "twilio_connector.ledger",

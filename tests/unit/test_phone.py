@@ -1,4 +1,5 @@
-"""Recipients in every input form, senders, and validation before any send."""
+"""Recipients in every input form, numbers as people write them, senders, and validation
+before any send."""
 
 import pytest
 
@@ -7,7 +8,7 @@ from twilio_connector.errors import (
     INVALID_INPUT,
     INVALID_TO_PHONE_NUMBER_ERROR,
 )
-from twilio_connector.phone import parse_recipients, validate_sender
+from twilio_connector.phone import parse_recipients, phone_region, to_e164, validate_sender
 
 A, B, C = "+14155550100", "+14155550101", "+442071838750"
 
@@ -19,8 +20,9 @@ A, B, C = "+14155550100", "+14155550101", "+442071838750"
         f"{A},{B},{C}",
         f"{A}, {B} ; {C}",
         f"{A};{B};{C}",
-        f"{A} {B}\t{C}",
         f"{A}\n{B}\r\n{C}\n",
+        "+1 415 555 0100, +1 (415) 555-0101\n+44 20 7183 8750",
+        ["+1.415.555.0100", "+1-415-555-0101", "0044 20 7183 8750", "+14155550100"],
         [f"{A}, {B}", C],
         [A, B, A, C, B],
         f"{A},,{B};;{C},{A}",
@@ -38,7 +40,19 @@ def test_whatsapp_recipients():
 
 
 @pytest.mark.parametrize(
-    "value", ["4155550100", "+0123456789", "+1415555010012345678", "+1-415-555", "hello", "+12"]
+    "value",
+    [
+        "4155550100",  # national, and no default region
+        "+0123456789",
+        "+1415555010012345678",
+        "+1-415-555",
+        "hello",
+        "+12",
+        f"{B} {C}",  # two numbers separated by a space only: one item, not a number
+        "+1 415 555 0100 ext. 12",  # an SMS cannot reach an extension
+        "+1 415 CALL NOW",
+        "whatsapp:",
+    ],
 )
 def test_invalid_recipients_are_refused_before_sending(value):
     with pytest.raises(INVALID_TO_PHONE_NUMBER_ERROR) as raised:
@@ -73,3 +87,82 @@ def test_valid_senders(sender):
 def test_invalid_senders(sender):
     with pytest.raises(INVALID_FROM_PHONE_NUMBER_ERROR):
         validate_sender(sender, "smsFrom")
+
+
+@pytest.mark.parametrize(
+    ("written", "region", "e164"),
+    [
+        ("+1 415 555 0100", None, A),
+        ("+1 (415) 555-0100", None, A),
+        ("+1.415.555.0100", None, A),
+        (" +1 415-555-0100 ", None, A),
+        ("0044 20 7183 8750", None, C),  # ITU's international prefix
+        ("011 44 20 7183 8750", None, C),  # NANP's
+        ("011 44 20 7183 8750", "US", C),
+        ("0044 20 7183 8750", "US", C),  # 00 is not the US prefix, but is unambiguous
+        ("+44 (0)20 7183 8750", None, C),  # the UK's written trunk prefix
+        ("(415) 555-0100", "US", A),  # national numbers with a default region
+        ("415.555.0100", "us", A),
+        ("020 7183 8750", "GB", C),
+        ("0114 496 0123", "GB", "+441144960123"),  # 011 is also a UK area code: national first
+        ("03-1234-5678", "JP", "+81312345678"),
+    ],
+)
+def test_numbers_as_people_write_them_become_e164(written, region, e164):
+    assert to_e164(written, phone_region({}, region)) == e164
+
+
+def test_a_region_does_not_change_an_international_number():
+    assert parse_recipients("+1 (415) 555-0100", "smsTo", 10, "GB") == [A]
+
+
+def test_whatsapp_keeps_its_prefix_and_the_number_is_normalised():
+    assert parse_recipients(["WhatsApp:+1 (415) 555-0100", f"whatsapp:{A}"], "smsTo", 10) == [
+        f"whatsapp:{A}"
+    ]
+
+
+def test_duplicates_are_removed_after_normalising():
+    assert parse_recipients(["(415) 555-0100", A, "+1 415 555 0100"], "smsTo", 10, "US") == [A]
+
+
+def test_the_limit_counts_distinct_numbers():
+    assert parse_recipients([A, "+1 415 555 0100", "+1-415-555-0100"], "smsTo", 1) == [A]
+
+
+def test_every_invalid_item_is_named_masked():
+    with pytest.raises(INVALID_TO_PHONE_NUMBER_ERROR) as raised:
+        parse_recipients(f"{A}; 415 555 0199; {B}; nope", "smsTo", 10)
+    invalid = raised.value.details["invalid"]
+    assert [item["index"] for item in invalid] == [1, 3]
+    assert "555 0199" not in str(raised.value) and "5550199" not in str(raised.value)
+    assert "DEFAULT_PHONE_REGION" in raised.value.message
+
+
+def test_the_event_region_overrides_the_default():
+    assert phone_region({"defaultPhoneRegion": "gb"}, "US") == "GB"
+    assert phone_region({}, "US") == "US"
+    assert phone_region({"defaultPhoneRegion": ""}, None) is None
+
+
+@pytest.mark.parametrize("region", ["XX", "USA", "1", 44, "U S"])
+def test_unknown_regions_are_invalid_input(region):
+    with pytest.raises(INVALID_INPUT) as raised:
+        phone_region({"defaultPhoneRegion": region}, None)
+    assert raised.value.details["field"] == "defaultPhoneRegion"
+    with pytest.raises(INVALID_INPUT) as raised:
+        phone_region({}, str(region))
+    assert raised.value.details["field"] == "DEFAULT_PHONE_REGION"
+
+
+@pytest.mark.parametrize(
+    ("sender", "region", "expected"),
+    [
+        ("+1 (415) 555-0100", None, A),
+        ("(415) 555-0100", "US", A),
+        ("whatsapp:+1 415 555 0100", None, f"whatsapp:{A}"),
+        ("0044 20 7183 8750", None, C),
+    ],
+)
+def test_senders_written_as_people_write_them(sender, region, expected):
+    assert validate_sender(sender, "smsFrom", region) == expected

@@ -1,4 +1,5 @@
-"""The example state machines: valid ASL, real error codes, substitutions the template provides."""
+"""The example state machines: valid ASL, real error codes, substitutions the template provides.
+(They are executed, in moto's interpreter, in tests/integration/test_executed_workflows.py.)"""
 
 import json
 import re
@@ -6,10 +7,24 @@ import re
 import pytest
 
 from local.lambda_loader import ROOT
-from local.template import load_template
+from local.template import Resolver, load_template, state_machine_definition
 from twilio_connector.errors import CATALOGUE
 
 ASL = sorted((ROOT / "statemachines").glob("*.asl.json"))
+RESOURCES = load_template()["Resources"]
+MACHINES = sorted(k for k, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::StateMachine")
+RESOLVER = Resolver(
+    {},
+    {
+        "SendSmsFunction.Arn": "arn:aws:lambda:us-east-1:1:function:send",
+        "CancelSmsFunction.Arn": "arn:aws:lambda:us-east-1:1:function:cancel",
+        "ExampleAppointmentRemindersTable": "reminders",
+    },
+)
+
+
+def definition(logical_id: str) -> dict:
+    return json.loads(state_machine_definition(logical_id, RESOLVER))
 
 
 def states(definition: dict):
@@ -22,45 +37,74 @@ def states(definition: dict):
             yield from states(processor)
 
 
-@pytest.mark.parametrize("path", ASL, ids=lambda p: p.name)
-def test_definition_is_valid_asl(path):
-    definition = json.loads(path.read_text())
-    assert definition["StartAt"] in definition["States"]
-    for name, state in states(definition):
+@pytest.mark.parametrize("machine", MACHINES)
+def test_definition_is_valid_asl(machine):
+    asl = definition(machine)
+    assert asl["StartAt"] in asl["States"]
+    for name, state in states(asl):
         for key in ("Next", "Default"):
             if key in state:
-                assert state[key] in definition["States"] or any(
+                assert state[key] in asl["States"] or any(
                     state[key] in (p.get("ItemProcessor") or {}).get("States", {})
-                    for p in definition["States"].values()
-                ), f"{path.name}: {name}.{key} -> {state[key]}"
+                    for p in asl["States"].values()
+                ), f"{machine}: {name}.{key} -> {state[key]}"
         assert state.get("End") or "Next" in state or state["Type"] in ("Succeed", "Fail", "Choice")
 
 
-@pytest.mark.parametrize("path", ASL, ids=lambda p: p.name)
-def test_every_error_equals_names_a_real_code(path):
-    for name, state in states(json.loads(path.read_text())):
+@pytest.mark.parametrize("machine", MACHINES)
+def test_every_error_equals_names_a_real_code(machine):
+    for name, state in states(definition(machine)):
         for rule in state.get("Retry", []) + state.get("Catch", []):
             for code in rule["ErrorEquals"]:
-                assert code in CATALOGUE or code.startswith(("States.", "Lambda.")), (
-                    f"{path.name}: {name} names {code}, which no function raises"
+                assert code in CATALOGUE or code.startswith(("States.", "Lambda.", "DynamoDB.")), (
+                    f"{machine}: {name} names {code}, which no function raises"
                 )
 
 
-@pytest.mark.parametrize("path", ASL, ids=lambda p: p.name)
-def test_no_template_text_is_eaten_by_substitutions(path):
-    text = path.read_text()
-    assert set(re.findall(r"\$\{(\w+)\}", text)) == {"SendSmsFunctionArn"}
+@pytest.mark.parametrize("machine", MACHINES)
+def test_substitutions_are_exactly_the_templates(machine):
+    """Every ``${...}`` in a definition is one the template fills in, and each is used: message
+    texts written in ASL must not hold a ``${name}`` a substitution would eat."""
+    props = RESOURCES[machine]["Properties"]
+    used = set(re.findall(r"\$\{(\w+)\}", (ROOT / props["DefinitionUri"]).read_text()))
+    assert used == set(props["DefinitionSubstitutions"]), machine
 
 
-def test_the_template_deploys_each_example_with_its_substitutions():
-    resources = load_template()["Resources"]
-    machines = {
-        name: r["Properties"]
-        for name, r in resources.items()
-        if r["Type"] == "AWS::Serverless::StateMachine"
-    }
-    assert {(ROOT / p["DefinitionUri"]) for p in machines.values()} == set(ASL)
-    for name, props in machines.items():
-        needed = set(re.findall(r"\$\{(\w+)\}", (ROOT / props["DefinitionUri"]).read_text()))
-        assert needed <= set(props["DefinitionSubstitutions"]), name
-        assert resources[name]["Condition"] == "WithExamples"
+def test_the_template_deploys_each_example():
+    assert {ROOT / RESOURCES[m]["Properties"]["DefinitionUri"] for m in MACHINES} == set(ASL)
+    for machine in MACHINES:
+        assert RESOURCES[machine]["Condition"] == "WithExamples"
+
+
+def test_the_concurrency_budget_is_never_exceeded():
+    """One SEND_SMS call's concurrent sends plus the campaign's concurrent recipients (one send
+    each) stay within the account's budget, for every budget the template allows."""
+    template = load_template()
+    allowed = template["Parameters"]["TwilioConcurrency"]["AllowedValues"]
+    for budget in allowed:
+        resolver = Resolver({"TwilioConcurrency": str(budget)}, {"SendSmsFunction.Arn": "arn"})
+        campaign = json.loads(state_machine_definition("ExampleCampaignStateMachine", resolver))
+        [(_name, state)] = campaign["States"].items()
+        assert "ItemBatcher" not in state  # one recipient per item: one request at a time
+        send = int(
+            resolver.resolve(
+                RESOURCES["SendSmsFunction"]["Properties"]["Environment"]["Variables"][
+                    "SEND_CONCURRENCY"
+                ]
+            )
+        )
+        assert state["MaxConcurrency"] + send <= budget, budget
+        assert state["MaxConcurrency"] >= 1 and send >= 1
+    assert template["Parameters"]["TwilioConcurrency"]["Default"] == 100
+
+
+def test_the_campaign_may_write_large_results():
+    """The ResultWriter uploads large result files in parts: the role lets it."""
+    statements = [
+        s
+        for policy in RESOURCES["ExampleCampaignStateMachine"]["Properties"]["Policies"]
+        if isinstance(policy, dict) and "Statement" in policy
+        for s in policy["Statement"]
+    ]
+    actions = {a for s in statements for a in s["Action"]}
+    assert {"s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"} <= actions

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twilio_connector import inputs
-from twilio_connector.config import get_credentials
+from twilio_connector.config import get_credentials, get_settings
 from twilio_connector.errors import (
     INVALID_FROM_PHONE_NUMBER_ERROR,
     INVALID_INPUT,
@@ -16,7 +16,7 @@ from twilio_connector.errors import (
     MISSING_INPUT,
 )
 from twilio_connector.observability import logger
-from twilio_connector.phone import COUNTRY_CODE_HINT, is_e164
+from twilio_connector.phone import COUNTRY_CODE_HINT, phone_region, to_e164
 from twilio_connector.redaction import mask_phone, mask_value
 from twilio_connector.twilio_api import get_client, to_resource, twilio_errors
 
@@ -40,24 +40,27 @@ class MakeCallRequest:
     language: str | None = None
     status_callback: str | None = None
     timeout: int | None = None
+    region: str | None = None  # of national numbers (defaultPhoneRegion, DEFAULT_PHONE_REGION)
 
     @classmethod
     def from_event(cls, event: object) -> MakeCallRequest:
         """``callTo`` (alias ``to``), ``callFrom`` (alias ``from``), and one of ``voiceUrl``,
         ``twiml`` or ``say``."""
         event = inputs.as_event(event)
-        to = inputs.text(event, "callTo", "to", required=True, limit=300)
-        assert to is not None
-        if not (is_e164(to) or _SIP.match(to) or _CLIENT.match(to)):
+        region = phone_region(event, get_settings().default_phone_region)
+        written = inputs.text(event, "callTo", "to", required=True, limit=300)
+        assert written is not None
+        to = written if _SIP.match(written) or _CLIENT.match(written) else to_e164(written, region)
+        if to is None:
             raise INVALID_TO_PHONE_NUMBER_ERROR(
-                f"callTo must be an E.164 number, a sip: URI or a client: identity. "
+                f"callTo must be a phone number, a sip: URI or a client: identity. "
                 f"{COUNTRY_CODE_HINT}",
                 field="callTo",
-                value=mask_value(to),
+                value=mask_value(written),
             )
         sender = inputs.text(event, "callFrom", "from", limit=300)
         if sender is not None:
-            _check_caller(sender, "callFrom")
+            sender = _check_caller(sender, "callFrom", region)
         given = [name for name in ("voiceUrl", "twiml", "say") if event.get(name) not in (None, "")]
         if len(given) > 1:
             raise INVALID_INPUT(
@@ -84,14 +87,19 @@ class MakeCallRequest:
             language=language,
             status_callback=inputs.url(event, "statusCallback"),
             timeout=inputs.integer(event, "timeout", 5, 600),
+            region=region,
         )
 
 
-def _check_caller(sender: str, field: str) -> str:
-    if is_e164(sender) or _CLIENT.match(sender):
+def _check_caller(sender: str, field: str, region: str | None) -> str:
+    """A caller: a phone number (returned in E.164) or a client: identity."""
+    if _CLIENT.match(sender):
         return sender
+    number = to_e164(sender, region)
+    if number is not None:
+        return number
     raise INVALID_FROM_PHONE_NUMBER_ERROR(
-        f"{field} must be an E.164 number or a client: identity. {COUNTRY_CODE_HINT}",
+        f"{field} must be a phone number or a client: identity. {COUNTRY_CODE_HINT}",
         field=field,
         value=mask_value(sender),
     )
@@ -123,7 +131,7 @@ def make_call(request: MakeCallRequest) -> dict[str, Any]:
             "callFrom (or from) is required: the secret has no TWILIO_FROM default",
             field="callFrom",
         )
-    _check_caller(sender, "TWILIO_FROM")
+    sender = _check_caller(sender, "TWILIO_FROM", request.region)
     params: dict[str, Any] = {"to": request.to, "from_": sender}
     if request.say is not None:
         params["twiml"] = spoken_twiml(request.say, request.language)

@@ -57,6 +57,7 @@ class Settings:
     aws_connect_timeout: float = 1.0
     aws_read_timeout: float = 5.0
     aws_max_attempts: int = 3
+    default_phone_region: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -93,6 +94,8 @@ class Settings:
             aws_connect_timeout=float(env.get("AWS_CONNECT_TIMEOUT", "1")),
             aws_read_timeout=float(env.get("AWS_READ_TIMEOUT", "5")),
             aws_max_attempts=max(int(env.get("AWS_MAX_ATTEMPTS", "3")), 1),
+            # ISO 3166 alpha-2: the country of numbers written without their country code
+            default_phone_region=env.get("DEFAULT_PHONE_REGION", "").strip() or None,
             send_lease_seconds=float(env["SEND_LEASE_SECONDS"])
             if env.get("SEND_LEASE_SECONDS")
             else None,

@@ -212,6 +212,11 @@ TWILIO_CODES: dict[int, type[ConnectorError]] = {
     21620: INVALID_REQUEST_ERROR,  # invalid media URL
     21623: INVALID_REQUEST_ERROR,  # too many media
     21910: INVALID_REQUEST_ERROR,  # invalid From/To pair (channels)
+    30409: CONFLICT,  # this message cannot be canceled: it is no longer scheduled
+    35111: INVALID_REQUEST_ERROR,  # SendAt missing (ScheduleType fixed)
+    35114: INVALID_REQUEST_ERROR,  # SendAt outside the scheduling window
+    35115: INVALID_REQUEST_ERROR,  # the same, as Twilio's newer pages number it
+    35118: MISSING_INPUT,  # scheduling needs a MessagingServiceSid
     # delivery failures, reported by status callbacks (ErrorCode)
     30003: INVALID_TO_PHONE_NUMBER_ERROR,  # unreachable destination handset
     30005: INVALID_TO_PHONE_NUMBER_ERROR,  # unknown destination handset

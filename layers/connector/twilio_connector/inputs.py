@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from twilio_connector.errors import INVALID_INPUT, MISSING_INPUT
 
+#: An ISO 8601 duration in weeks, days, hours, minutes and seconds, with an optional sign
+#: (``-P1D``, ``-PT24H``, ``PT90M``); years and months are refused (their length varies).
+_DURATION = re.compile(
+    r"^(?P<sign>[+-])?P(?!$)(?:(?P<weeks>\d{1,4})W)?(?:(?P<days>\d{1,5})D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d{1,6})H)?(?:(?P<minutes>\d{1,8})M)?(?:(?P<seconds>\d{1,9})S)?)?$"
+)
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 
 
@@ -114,6 +120,23 @@ def timestamp(event: dict[str, Any], name: str) -> datetime | None:
     except ValueError:
         raise INVALID_INPUT(f"{name} must be an ISO 8601 date-time", field=name) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def duration(event: dict[str, Any], name: str) -> timedelta | None:
+    """An ISO 8601 duration such as ``-P1D`` or ``-PT24H`` (weeks to seconds, signed)."""
+    value = text(event, name, limit=64)
+    if value is None:
+        return None
+    found = _DURATION.match(value.upper())
+    if found is None:
+        raise INVALID_INPUT(
+            f"{name} must be an ISO 8601 duration in days, hours, minutes or seconds, "
+            "such as -P1D or -PT24H",
+            field=name,
+        )
+    parts = {k: int(v) for k, v in found.groupdict().items() if k != "sign" and v}
+    delta = timedelta(**parts)
+    return -delta if found.group("sign") == "-" else delta
 
 
 def _names(names: tuple[str, ...]) -> str:

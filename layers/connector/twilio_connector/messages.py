@@ -1,4 +1,5 @@
-"""GET_SMS and LIST_SMS: message resources, and a list walk that fits a Step Functions state.
+"""GET_SMS, CANCEL_SMS and LIST_SMS: message resources, the cancellation of a scheduled one, and
+a list walk that fits a Step Functions state.
 
 LIST_SMS returns at most ``pageSize`` messages per call and never more JSON than
 ``LIST_MAX_RESULT_BYTES`` (256 KiB, Step Functions' payload limit). When the budget ends a page
@@ -17,11 +18,19 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from twilio_connector import inputs
 from twilio_connector.config import get_credentials, get_settings
-from twilio_connector.errors import INVALID_FROM_PHONE_NUMBER_ERROR, INVALID_INPUT
-from twilio_connector.phone import is_address, validate_sender
-from twilio_connector.twilio_api import get_client, to_resource, twilio_errors
+from twilio_connector.errors import (
+    CONFLICT,
+    INVALID_FROM_PHONE_NUMBER_ERROR,
+    INVALID_INPUT,
+    ConnectorError,
+)
+from twilio_connector.observability import logger, metrics
+from twilio_connector.phone import phone_region, to_address, validate_sender
+from twilio_connector.twilio_api import call_twilio, get_client, to_resource, twilio_errors
 
 MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 DEFAULT_PAGE_SIZE = 50
@@ -42,6 +51,40 @@ def get_message(sid: str) -> dict[str, Any]:
     client = get_client()
     with twilio_errors():
         return to_resource(client.messages(sid).fetch())
+
+
+# --- CANCEL_SMS ----------------------------------------------------------------------------------
+#: Twilio's "This message cannot be canceled": it is no longer (or never was) ``scheduled``.
+NOT_CANCELABLE = 30409
+
+
+def cancel_message(sid: str) -> dict[str, Any]:
+    """Cancel a message scheduled with ``sendAt`` as Twilio does (update ``Status=canceled``) and
+    return it. A message already canceled is returned as it is, so a retried or repeated cancel
+    succeeds; one that is no longer scheduled (queued, sent, delivered, ...) is ``CONFLICT``
+    with its ``messageStatus``; an unknown SID is ``NOT_FOUND``."""
+    message = get_client().messages(sid)
+    try:
+        # safe to retry when the answer is lost: a repeat finds the message canceled
+        resource = to_resource(
+            call_twilio(lambda: message.update(status="canceled"), changes_state=False)
+        )
+    except ConnectorError as error:
+        if error.details.get("twilioCode") != NOT_CANCELABLE:
+            raise
+        resource = to_resource(call_twilio(message.fetch, changes_state=False))
+        if resource.get("status") != "canceled":
+            raise CONFLICT(
+                f"The message is {resource.get('status')}, not scheduled: it can no longer be "
+                "canceled",
+                **{k: v for k, v in error.details.items() if k != "field"},
+                messageStatus=resource.get("status"),
+            ) from None
+        logger.info("SMS was already canceled", extra={"sid": sid})
+        return resource
+    metrics.add_metric(name="SmsCanceled", unit=MetricUnit.Count, value=1)
+    logger.info("SMS canceled", extra={"sid": sid})
+    return resource
 
 
 # --- LIST_SMS ------------------------------------------------------------------------------------
@@ -89,15 +132,17 @@ def parse_list_request(event: object) -> tuple[Cursor, str | None]:
     event = inputs.as_event(event)
     token = inputs.text(event, "pageToken", "nextPageToken", limit=8192)
     filters: dict[str, str] = {}
+    region = phone_region(event, get_settings().default_phone_region)
     to = inputs.text(event, "to", limit=64)
     if to is not None:
-        if not is_address(to):
-            raise INVALID_INPUT("to must be an E.164 number or whatsapp: address", field="to")
-        filters["to"] = to
+        address = to_address(to, region)
+        if address is None:
+            raise INVALID_INPUT("to must be a phone number or whatsapp: address", field="to")
+        filters["to"] = address
     sender = inputs.text(event, "from", limit=64)
     if sender is not None:
         try:
-            filters["from_"] = validate_sender(sender, "from")
+            filters["from_"] = validate_sender(sender, "from", region)
         except INVALID_FROM_PHONE_NUMBER_ERROR:
             raise INVALID_INPUT("from must be a number or sender ID", field="from") from None
     on = _date_or_time(event, "dateSent", date_only=True)

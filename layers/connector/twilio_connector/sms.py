@@ -33,7 +33,7 @@ from twilio_connector.errors import (
 )
 from twilio_connector.ledger import Claim, Decision, SendLedger, digest, request_key
 from twilio_connector.observability import count, logger, metrics
-from twilio_connector.phone import parse_recipients, validate_sender
+from twilio_connector.phone import parse_recipients, phone_region, validate_sender
 from twilio_connector.redaction import mask_phone
 from twilio_connector.rendering import load_variables, render
 from twilio_connector.twilio_api import (
@@ -65,6 +65,7 @@ class SendSmsRequest:
     media_urls: list[str] = field(default_factory=list)
     status_callback: str | None = None
     send_at: datetime | None = None
+    region: str | None = None  # of national numbers (defaultPhoneRegion, DEFAULT_PHONE_REGION)
     validity_period: int | None = None
     idempotency_key: str | None = None
     task_token: str | None = None
@@ -79,7 +80,9 @@ class SendSmsRequest:
         to_field, to_value = inputs.pick(event, "smsTo", "to")
         if to_value is None:
             raise MISSING_INPUT("smsTo (or to) is required", field="smsTo")
-        recipients = parse_recipients(to_value, to_field, get_settings().max_recipients)
+        settings = get_settings()
+        region = phone_region(event, settings.default_phone_region)
+        recipients = parse_recipients(to_value, to_field, settings.max_recipients, region)
         body_field, body = inputs.pick(event, "smsBody", "body")
         if body is not None and not isinstance(body, str):
             raise INVALID_INPUT(f"{body_field} must be a string", field=body_field)
@@ -95,22 +98,35 @@ class SendSmsRequest:
                 "messagingServiceSid must be MG + 32 hex digits", field="messagingServiceSid"
             )
         send_at = inputs.timestamp(event, "sendAt")
+        offset = inputs.duration(event, "sendAtOffset")
+        if offset is not None:
+            if send_at is None:
+                raise MISSING_INPUT("sendAtOffset needs sendAt", field="sendAt")
+            try:
+                send_at += offset  # e.g. the appointment's time, less a day
+            except OverflowError:
+                raise INVALID_INPUT(
+                    "sendAt with its sendAtOffset is out of range", field="sendAtOffset"
+                ) from None
         if send_at is not None:
             now = datetime.now(UTC)
             if not now + SCHEDULE_MIN <= send_at <= now + SCHEDULE_MAX:
                 raise INVALID_INPUT(
-                    "sendAt must be 15 minutes to 35 days ahead (Twilio's scheduling window)",
+                    "sendAt"
+                    + (" with its sendAtOffset" if offset is not None else "")
+                    + " must be 15 minutes to 35 days ahead (Twilio's scheduling window)",
                     field="sendAt",
                 )
         return cls(
             recipients=recipients,
             body_template=body,
             variables=load_variables(event.get("metadata")),
-            sender=validate_sender(sender, "smsFrom") if sender else None,
+            sender=validate_sender(sender, "smsFrom", region) if sender else None,
             messaging_service_sid=service,
             media_urls=media_urls,
             status_callback=inputs.url(event, "statusCallback"),
             send_at=send_at,
+            region=region,
             validity_period=inputs.integer(event, "validityPeriod", 1, 36000),
             idempotency_key=inputs.text(event, "idempotencyKey", limit=512),
             task_token=_task_token(event, recipients),
@@ -449,7 +465,7 @@ def _create_params(
         )
     params: dict[str, Any] = {}
     if sender is not None:
-        params["from_"] = validate_sender(sender, "TWILIO_FROM")
+        params["from_"] = validate_sender(sender, "TWILIO_FROM", request.region)
     if service is not None:
         params["messaging_service_sid"] = service
     if body is not None:

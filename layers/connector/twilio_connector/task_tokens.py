@@ -1,8 +1,11 @@
 """Send and wait: Step Functions task tokens parked until Twilio reports the outcome.
 
 SEND_SMS with ``taskToken`` (a ``.waitForTaskToken`` task) parks the token in the idempotency
-table with a TTL: under the message SID to wait for its delivery, or under the recipient to wait
-for their reply. The inbound function resumes the execution: ``SendTaskSuccess`` when the message
+table with a TTL: under the message SID to wait for its delivery, or in the recipient's queue of
+waiters to wait for their reply. Several executions may wait for a reply from one number: each
+inbound message from it resumes the oldest waiter still waiting (a text message says nothing of
+which message it answers), so they are answered in the order they asked. The inbound function
+resumes the execution: ``SendTaskSuccess`` when the message
 is delivered or the recipient answers, ``SendTaskFailure`` with the catalogued code when it
 failed or went undelivered. A token Step Functions no longer knows (the state timed out, or the
 execution ended) is logged and dropped, never retried.
@@ -45,6 +48,9 @@ def park(kind: str, subject: str, token: str, context: dict[str, Any]) -> None:
     if not settings.idempotency_table:
         raise RuntimeError("IDEMPOTENCY_TABLE is not set: a task token has nowhere to wait")
     expires = int(time.time()) + settings.task_token_ttl_seconds
+    if kind == REPLY:
+        _enqueue_reply_waiter(subject, token, context, expires)
+        return
     aws_client("dynamodb").put_item(
         TableName=settings.idempotency_table,
         Item={
@@ -62,6 +68,62 @@ def park(kind: str, subject: str, token: str, context: dict[str, Any]) -> None:
                 _finish(parked[0], final[1])
                 _drop(DELIVERY, subject, parked[0])
             _drop("final", subject, final[0])
+
+
+def _enqueue_reply_waiter(number: str, token: str, context: dict[str, Any], expires: int) -> None:
+    """Append a waiter to ``number``'s queue (one atomic update: concurrent waiters all stay)."""
+    waiter = {
+        "token": {"S": token},
+        "context": {"S": json.dumps(context)},
+        "expires": {"N": str(expires)},
+    }
+    aws_client("dynamodb").update_item(
+        TableName=get_settings().idempotency_table,
+        Key={"id": {"S": _key(REPLY, number)}},
+        UpdateExpression="SET waiters = list_append(if_not_exists(waiters, :none), :waiter), "
+        "expiration = :expires",
+        ExpressionAttributeValues={
+            ":none": {"L": []},
+            ":waiter": {"L": [{"M": waiter}]},
+            ":expires": {"N": str(expires)},
+        },
+    )
+
+
+def _oldest_reply_waiter(number: str) -> tuple[str, dict[str, Any]] | None:
+    """The oldest waiter for a reply from ``number`` (left queued: it is dropped once resumed);
+    expired ones at the head of the queue are dropped."""
+    table = get_settings().idempotency_table
+    if not table:
+        return None
+    key = {"id": {"S": _key(REPLY, number)}}
+    while True:
+        item = aws_client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)
+        waiters = item.get("Item", {}).get("waiters", {}).get("L", [])
+        if not waiters:
+            return None
+        first = waiters[0]["M"]
+        if int(first["expires"]["N"]) >= time.time():
+            return first["token"]["S"], json.loads(first["context"]["S"])
+        _drop_reply_waiter(number, first["token"]["S"])
+
+
+def _drop_reply_waiter(number: str, token: str) -> None:
+    """Remove ``token`` from the head of ``number``'s queue, unless another delivery did."""
+    from botocore.exceptions import ClientError
+
+    try:
+        aws_client("dynamodb").update_item(
+            TableName=get_settings().idempotency_table,
+            Key={"id": {"S": _key(REPLY, number)}},
+            UpdateExpression="REMOVE waiters[0]",
+            ConditionExpression="waiters[0].#token = :token",
+            ExpressionAttributeNames={"#token": "token"},
+            ExpressionAttributeValues={":token": {"S": token}},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
 
 
 def _parked(kind: str, subject: str) -> tuple[str, dict[str, Any]] | None:
@@ -164,21 +226,20 @@ def _finish(token: str, detail: dict[str, Any]) -> None:
 
 
 def on_reply(message: dict[str, str], matches: list[dict[str, Any]]) -> None:
-    """An inbound message: resume the wait for a reply from its sender, if any."""
-    parked = _parked(REPLY, message["from"])
-    if parked is None:
-        return
-    token, context = parked
-    _resume(
-        token,
-        output={
+    """An inbound message: resume the oldest wait for a reply from its sender, if any (a waiter
+    Step Functions no longer knows, say one that timed out, is dropped for the next)."""
+    while (parked := _oldest_reply_waiter(message["from"])) is not None:
+        token, context = parked
+        output = {
             "body": message["body"],
             "from": message["from"],
             "to": message["to"],
             "messageSid": message["messageSid"],
             "inReplyTo": context.get("messageSid"),
             "matches": matches,
-        },
-    )
-    _drop(REPLY, message["from"], token)
-    logger.info("Reply wait resumed", extra={"from": mask_phone(message["from"])})
+        }
+        resumed = _resume(token, output=output)
+        _drop_reply_waiter(message["from"], token)
+        if resumed:
+            logger.info("Reply wait resumed", extra={"from": mask_phone(message["from"])})
+            return
