@@ -19,7 +19,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
 HOST_BUILD := .aws-sam/build-$(HOST_ARCH)
 
-.PHONY: help venv lint validate build build-host test unit demo invoke bench fuzz goldens clean
+.PHONY: help venv lint validate build build-host test unit demo invoke bench fuzz goldens clean \
+	checkov replay-dlq
 
 help:
 	@echo "make demo   run the connector offline (moto + Twilio emulator) and print the result"
@@ -28,6 +29,8 @@ help:
 	@echo "make bench  benchmarks (not part of make test)"
 	@echo "make fuzz   10,000 fuzzed events per handler (make test runs a small profile)"
 	@echo "make goldens  render the template corpus with Apache FreeMarker (needs Java 17, apt-get)"
+	@echo "make checkov       checkov's security checks of template.yaml (not part of make test)"
+	@echo "make replay-dlq    publish the inbound dead-letter queue's events again (STACK=, QUEUE_URL=, DRY_RUN=1)"
 
 $(STAMP): requirements-dev.txt layers/connector/requirements.txt
 	@test -n "$(PYTHON_BOOT)" || scripts/find-python >/dev/null
@@ -95,5 +98,28 @@ fuzz: $(STAMP)
 goldens: $(STAMP)
 	$(BIN)/python -m local.goldens.freemarker
 
+# checkov pins an old boto3, so it lives in a virtual environment of its own; ~30 s a run, so
+# it is not part of `make test`. Every finding is fixed or suppressed in template.yaml with its
+# reason (Metadata: checkov: skip).
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -n "$(PYTHON_BOOT)" || scripts/find-python >/dev/null
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON_BOOT) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation secrets \
+		--compact --quiet --skip-download
+
+# The dead-letter replay (README "Operations"), against the deployed stack STACK (samconfig's
+# stack_name by default) or the queue QUEUE_URL, with the caller's AWS credentials and region
+# (AWS_PROFILE, AWS_DEFAULT_REGION; AWS_ENDPOINT_URL for moto). DRY_RUN=1 publishes and deletes nothing.
+STACK ?= twilio-connector
+replay-dlq: $(STAMP)
+	@PYTHONPATH=layers/connector POWERTOOLS_TRACE_DISABLED=true POWERTOOLS_SERVICE_NAME=replay-dlq \
+		$(BIN)/python -m twilio_connector.replay \
+		$(if $(QUEUE_URL),--queue-url $(QUEUE_URL),--stack $(STACK)) $(if $(DRY_RUN),--dry-run)
+
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache $(LAMBDA_VENV)
+	rm -rf .aws-sam .pytest_cache .ruff_cache $(LAMBDA_VENV) $(CHECKOV_VENV)

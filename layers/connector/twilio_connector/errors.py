@@ -262,6 +262,29 @@ def error_for_twilio(status: int | None, twilio_code: int | None) -> type[Connec
     return UNKNOWN_ERROR  # e.g. an undelivered message's error code we do not know
 
 
+#: How a Twilio failure is counted (metric ``TwilioFailures``, dimension ``FailureClass``):
+#: ``throttled`` the account's concurrency or rate limit; ``unavailable`` Twilio or the network
+#: failed (5xx, timeouts, connections); ``auth`` the credentials were refused; every other code
+#: is ``refused``: Twilio declined the request on its merits (a number, a permission, a SID).
+FAILURE_CLASSES: dict[type[ConnectorError], str] = {
+    TOO_MANY_REQUESTS: "throttled",
+    TWILIO_CONNECTION_ERROR: "unavailable",
+    REQUEST_TIMEOUT: "unavailable",
+    INTERNAL_SERVER_ERROR: "unavailable",
+    NOT_IMPLEMENTED: "unavailable",
+    BAD_GATEWAY: "unavailable",
+    SERVICE_UNAVAILABLE: "unavailable",
+    GATEWAY_TIMEOUT: "unavailable",
+    AUTHENTICATION_CONNECTION_ERROR: "auth",
+    UNAUTHORIZED: "auth",
+}
+
+
+def failure_class(error: ConnectorError) -> str:
+    """``throttled``, ``unavailable``, ``auth`` or ``refused`` (see :data:`FAILURE_CLASSES`)."""
+    return FAILURE_CLASSES.get(type(error), "refused")
+
+
 def to_connector_error(exc: BaseException) -> ConnectorError:
     """Turn any exception raised while talking to Twilio into a catalogued connector error.
 

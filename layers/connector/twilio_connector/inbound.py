@@ -95,6 +95,9 @@ def _receive(message: dict[str, str]) -> str:
     settings = get_settings()
     matches = match_all(load_triggers(), message["body"], settings.trigger_timeout_seconds)
     metrics.add_metric(name="SmsReceived", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="SmsMatched" if matches else "SmsUnmatched", unit=MetricUnit.Count, value=1
+    )
     if settings.log_message_bodies:
         logger.debug("SMS body (LOG_MESSAGE_BODIES is on)", extra={"body": message["body"]})
     logger.info(

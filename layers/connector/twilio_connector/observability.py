@@ -3,6 +3,10 @@
 Service name and metrics namespace come from ``POWERTOOLS_SERVICE_NAME`` and
 ``POWERTOOLS_METRICS_NAMESPACE`` (template Globals). Every log line goes through
 :func:`twilio_connector.redaction.redact_text` before it is written.
+
+``metrics.add_metric`` counts under the ``service`` dimension alone (flushed once per invocation
+by ``log_metrics``); :func:`count` counts under extra dimensions (an error code, a failure
+class), which the template's alarms and dashboard read.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.tracing.base import BaseProvider
 
 from twilio_connector.redaction import redact_text
@@ -65,3 +70,11 @@ def _tracing_disabled() -> bool:
 logger = Logger(logger_formatter=RedactingFormatter())
 tracer = Tracer(provider=_NoTracing(), disabled=True) if _tracing_disabled() else Tracer()
 metrics = Metrics()
+
+
+def count(name: str, value: int = 1, **dimensions: str) -> None:
+    """Count ``value`` of metric ``name`` under ``service`` and ``dimensions`` (written at once,
+    as its own EMF record: one metric set carries one set of dimensions)."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
+        for dimension, dimension_value in dimensions.items():
+            metric.add_dimension(name=dimension, value=dimension_value)

@@ -2,11 +2,16 @@
 
 ``PutEvents`` can fail per entry without raising: an entry with an ``ErrorCode`` (and
 ``FailedEntryCount > 0``) is a failure, as much as an exception is.
+
+A dead-letter record is ``{"detailType", "source", "eventBusName", "reason", "failed":
+[{"detail", "error"}], "message"?}``: everything needed to publish the same events later
+(:mod:`twilio_connector.replay`).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,24 +25,32 @@ from twilio_connector.observability import logger, metrics
 BATCH = 10
 
 
-def publish(detail_type: str, details: list[dict[str, Any]]) -> list[str | None]:
-    """Put one event per detail. Returns, per detail, None when it was published or the reason
-    it was not."""
-    settings = get_settings()
+def event_entry(
+    detail_type: str,
+    detail: dict[str, Any],
+    *,
+    source: str,
+    bus: str,
+    time: datetime | None = None,
+) -> dict[str, Any]:
+    """One ``PutEvents`` entry."""
+    entry = {
+        "Source": source,
+        "DetailType": detail_type,
+        "Detail": json.dumps(detail),
+        "EventBusName": bus,
+    }
+    return entry if time is None else {**entry, "Time": time}
+
+
+def put_entries(entries: list[dict[str, Any]]) -> list[str | None]:
+    """Put the entries, 10 per call. Returns, per entry, None when it was published or the
+    reason it was not."""
     outcomes: list[str | None] = []
-    for start in range(0, len(details), BATCH):
-        batch = details[start : start + BATCH]
-        entries = [
-            {
-                "Source": settings.event_source,
-                "DetailType": detail_type,
-                "Detail": json.dumps(detail),
-                "EventBusName": settings.event_bus_name,
-            }
-            for detail in batch
-        ]
+    for start in range(0, len(entries), BATCH):
+        batch = entries[start : start + BATCH]
         try:
-            answer = aws_client("events").put_events(Entries=entries)
+            answer = aws_client("events").put_events(Entries=batch)
         except Exception as exc:  # any failure to reach EventBridge fails the whole batch
             logger.warning("PutEvents failed", extra={"error": type(exc).__name__})
             outcomes += [f"{type(exc).__name__}"] * len(batch)
@@ -51,6 +64,21 @@ def publish(detail_type: str, details: list[dict[str, Any]]) -> list[str | None]
                 outcomes.append(code or "FailedEntry")
             else:
                 outcomes.append(None)
+    return outcomes
+
+
+def publish(detail_type: str, details: list[dict[str, Any]]) -> list[str | None]:
+    """Put one event per detail on the connector's bus. Returns, per detail, None when it was
+    published or the reason it was not."""
+    settings = get_settings()
+    outcomes = put_entries(
+        [
+            event_entry(
+                detail_type, detail, source=settings.event_source, bus=settings.event_bus_name
+            )
+            for detail in details
+        ]
+    )
     published = outcomes.count(None)
     if published:
         metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=published)
@@ -62,15 +90,19 @@ def publish(detail_type: str, details: list[dict[str, Any]]) -> list[str | None]
 
 
 def dead_letter(record: dict[str, Any]) -> None:
-    """Keep what could not be published on the dead-letter queue. Raises if even that fails:
-    the caller must then fail the request, so that nothing is lost silently."""
-    queue_url = get_settings().dead_letter_queue_url
-    if not queue_url:
+    """Keep what could not be published on the dead-letter queue, with the source and bus it
+    was meant for. Raises if even that fails: the caller must then fail the request, so that
+    nothing is lost silently."""
+    settings = get_settings()
+    if not settings.dead_letter_queue_url:
         raise RuntimeError(
             "DEAD_LETTER_QUEUE_URL is not set: an unpublished event has nowhere to go"
         )
+    record = {"source": settings.event_source, "eventBusName": settings.event_bus_name, **record}
     try:
-        aws_client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
+        aws_client("sqs").send_message(
+            QueueUrl=settings.dead_letter_queue_url, MessageBody=json.dumps(record)
+        )
     except Exception as exc:
         raise aws_failure(exc, "The dead-letter queue") from exc
     metrics.add_metric(name="DeadLettered", unit=MetricUnit.Count, value=1)

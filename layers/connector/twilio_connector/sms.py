@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,7 @@ from twilio_connector.errors import (
     ConnectorError,
 )
 from twilio_connector.ledger import Claim, Decision, SendLedger, digest, request_key
-from twilio_connector.observability import logger, metrics
+from twilio_connector.observability import count, logger, metrics
 from twilio_connector.phone import parse_recipients, phone_region, validate_sender
 from twilio_connector.redaction import mask_phone
 from twilio_connector.rendering import load_variables, render
@@ -208,6 +209,8 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     metrics.add_metric(name="SmsSent", unit=MetricUnit.Count, value=len(sent))
     if failed:
         metrics.add_metric(name="SmsFailed", unit=MetricUnit.Count, value=len(failed))
+        for code, n in Counter(failure.error.code for failure in failed).items():
+            count("SmsFailed", n, ErrorCode=code)
     result = _fitted(
         {
             "smsResult": {resource["sid"]: to for _, to, resource in sent},

@@ -27,9 +27,10 @@ from twilio_connector.errors import (
     TOO_MANY_REQUESTS,
     TWILIO_CONNECTION_ERROR,
     ConnectorError,
+    failure_class,
     to_connector_error,
 )
-from twilio_connector.observability import logger
+from twilio_connector.observability import count, logger
 
 if TYPE_CHECKING:
     from twilio.http.response import Response
@@ -167,8 +168,16 @@ def twilio_errors() -> Iterator[None]:
     """Run Twilio calls; whatever they raise leaves as a catalogued connector error."""
     try:
         yield
+    except ConnectorError:
+        raise  # our own (the deadline), not Twilio's
     except Exception as exc:
-        raise to_connector_error(exc) from exc
+        raise counted(to_connector_error(exc)) from exc
+
+
+def counted(error: ConnectorError) -> ConnectorError:
+    """``error``, a Twilio call's final failure, counted as ``TwilioFailures`` by its class."""
+    count("TwilioFailures", FailureClass=failure_class(error))
+    return error
 
 
 #: Answers that mean "not done, try later": Twilio's concurrency limit and unavailability.
@@ -199,17 +208,17 @@ def call_twilio[T](call: Callable[[], T], *, changes_state: bool, attempts: int 
             not_sent = isinstance(exc, requests.ConnectTimeout) or _refused(exc)
             lost = isinstance(error, TWILIO_CONNECTION_ERROR) and not not_sent
             if lost and changes_state:
-                raise OutcomeUnknown(error) from exc
+                raise OutcomeUnknown(counted(error)) from exc
             if not (isinstance(error, RETRYABLE) or not_sent or lost):
-                raise error from exc
+                raise counted(error) from exc
         attempt += 1
         if attempt >= attempts:
-            raise error from None
+            raise counted(error) from None
         pause = random.uniform(
             0, min(settings.backoff_cap_seconds, settings.backoff_base_seconds * 2**attempt)
         )
         if time_left() - pause < MIN_CALL_SECONDS:
-            raise error from None
+            raise counted(error) from None
         time.sleep(pause)
 
 

@@ -1,0 +1,108 @@
+"""template.yaml's operations: alarms on every function and on the dead-letter queue, each one
+notifying the alarm topic; the dashboard; the API's access logs; the concurrency budget; every
+checkov suppression with its reason. (That the alarms read metrics the code emits is checked
+in tests/integration/test_metrics.py.)"""
+
+import json
+import re
+
+import pytest
+
+from local.lambda_loader import ROOT
+from local.template import load_template
+
+NOTIFY = [{"If": ["CreateAlarmTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}]
+
+
+@pytest.fixture(scope="module")
+def resources():
+    return load_template()["Resources"]
+
+
+def of_type(resources, kind):
+    return {name: r for name, r in resources.items() if r["Type"] == kind}
+
+
+def test_every_function_has_an_errors_and_a_throttles_alarm(resources):
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm").values()
+    watched = {
+        (a["Properties"]["MetricName"], a["Properties"]["Dimensions"][0]["Value"]["Ref"])
+        for a in alarms
+        if a["Properties"]["Namespace"] == "AWS/Lambda"
+    }
+    for function in of_type(resources, "AWS::Serverless::Function"):
+        assert ("Errors", function) in watched and ("Throttles", function) in watched, function
+
+
+def test_the_dead_letter_queue_alarms_on_any_message(resources):
+    props = resources["DeadLetterQueueAlarm"]["Properties"]
+    assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert props["Dimensions"][0]["Value"] == {"GetAtt": "InboundDeadLetterQueue.QueueName"}
+    assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_every_alarm_notifies_the_topic_and_names_its_runbook(resources):
+    readme = (ROOT / "README.md").read_text()
+    for name, alarm in of_type(resources, "AWS::CloudWatch::Alarm").items():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == NOTIFY == props["OKActions"], name
+        [runbook] = re.findall(r'Runbook: README, Operations, "([^"]+)"', props["AlarmDescription"])
+        assert f"**{runbook}**" in readme, f"{name}: README has no runbook entry {runbook!r}"
+
+
+def test_the_email_subscription_and_topic_are_optional(resources):
+    assert resources["AlarmTopic"]["Condition"] == "CreateAlarmTopic"
+    assert resources["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+
+
+def test_the_dashboard_shows_what_operators_need(resources):
+    body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]["Sub"]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "X", body))["widgets"]
+    titles = {w["properties"]["title"] for w in widgets}
+    assert {
+        "Messages sent and failed",
+        "Failed messages by error code",
+        "Inbound messages",
+        "Dead-letter queue depth",
+        "Duration p50 (ms)",
+        "Duration p99 (ms)",
+        "Throttles",
+    } <= titles
+    functions = of_type(resources, "AWS::Serverless::Function")
+    [p99] = [w for w in widgets if w["properties"]["title"] == "Duration p99 (ms)"]
+    assert {m[4]["stat"] for m in p99["properties"]["metrics"]} == {"p99"}
+    assert all(f"${{{name}}}" in body for name in functions)
+
+
+def test_access_logs_are_json_without_numbers_bodies_or_query_strings(resources):
+    api = resources["InboundApi"]["Properties"]
+    setting = api["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"GetAtt": "InboundApiAccessLogGroup.Arn"}
+    fields = json.loads(re.sub(r"\$context\.error\.messageString", '"e"', setting["Format"]))
+    assert "resourcePath" in fields and "status" in fields and "requestId" in fields
+    variables = " ".join(str(v) for v in fields.values())
+    for leak in ("$input", "querystring", "$context.path", "requestOverride", "$request"):
+        assert leak not in variables
+    group = resources["InboundApiAccessLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_send_sms_has_a_concurrency_budget(resources):
+    reserved = resources["SendSmsFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    assert reserved == {
+        "If": [
+            "ReserveSendConcurrency",
+            {"Ref": "SendSmsReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+
+
+def test_every_checkov_suppression_gives_its_reason(resources):
+    skipped = 0
+    for name, resource in resources.items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), name
+            assert len(skip["comment"]) > 40, f"{name}: {skip['id']} has no real reason"
+            skipped += 1
+    assert skipped > 0
