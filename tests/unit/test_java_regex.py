@@ -1,0 +1,129 @@
+"""Trigger patterns behave as java.util.regex: every case of the recorded goldens agrees.
+
+The goldens (tests/goldens/java_regex/goldens.json) come from Java 17 itself, through
+``make goldens-regex``; this test needs no Java.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.goldens.java_regex.corpus import CASES
+from twilio_connector.java_regex import JavaPatternError, compile_java
+from twilio_connector.triggers import (
+    MAX_MESSAGE_CHARS,
+    TriggerConfigError,
+    match_all,
+    parse_triggers,
+)
+
+GOLDENS = json.loads(
+    (Path(__file__).parents[1] / "goldens" / "java_regex" / "goldens.json").read_text("utf-8")
+)
+
+#: What Java accepts and the connector refuses, each with the reason it gives: never a silent
+#: difference.
+UNSUPPORTED = {
+    "(?c)a": "(?c) (CANON_EQ) is not supported",
+    "\\b{g}": "\\b{g} is not supported",
+    "(?i)(?<w>a)\\k<w>": "case-insensitive back reference is supported with (?iu) only",
+    "(?i)(é)\\1": "case-insensitive back reference is supported with (?iu) only",
+}
+
+
+def connector(pattern: str, message: str) -> dict:
+    """What the connector does with one case, in the goldens' shape."""
+    try:
+        compiled = compile_java(pattern, MAX_MESSAGE_CHARS)
+    except JavaPatternError as error:
+        return {"refused": {"description": error.description, "index": error.index}}
+    found = compiled.search(message[:MAX_MESSAGE_CHARS], timeout=5)
+    if found is None:
+        return {"found": None}
+    return {
+        "found": {
+            "start": found.start(),
+            "match": found.group(),
+            "groups": list(found.groups()),
+            "named": {name: found.group(name) for name in sorted(compiled.groupindex)},
+        }
+    }
+
+
+def test_the_goldens_are_the_corpus_recorded_by_java_17():
+    assert [(c["pattern"], c["message"]) for c in GOLDENS["cases"]] == CASES, (
+        "the corpus changed: run make goldens-regex"
+    )
+    assert GOLDENS["java"].startswith('openjdk version "17.')
+    assert len(CASES) >= 300
+
+
+@pytest.mark.parametrize("case", GOLDENS["cases"], ids=range(len(GOLDENS["cases"])))
+def test_every_case_agrees_with_java(case):
+    ours = connector(case["pattern"], case["message"])
+    if case["pattern"] in UNSUPPORTED:
+        assert UNSUPPORTED[case["pattern"]] in ours["refused"]["description"]
+    else:
+        assert ours == case["java"], (case["pattern"], case["message"])
+
+
+def test_the_unsupported_constructs_are_in_the_corpus_and_java_accepts_them():
+    by_pattern = {c["pattern"]: c["java"] for c in GOLDENS["cases"]}
+    for pattern in UNSUPPORTED:
+        assert "refused" not in by_pattern[pattern]
+
+
+def test_the_corpus_covers_refusals_matches_and_misses():
+    outcomes = [next(iter(c["java"])) for c in GOLDENS["cases"]]
+    found = [c for c in GOLDENS["cases"] if c["java"].get("found")]
+    assert outcomes.count("refused") >= 40
+    assert sum(1 for c in GOLDENS["cases"] if c["java"] == {"found": None}) >= 40
+    assert sum(1 for c in found if c["java"]["found"]["named"]) >= 60
+
+
+# --- the same engine behind the triggers ------------------------------------------------------------
+def triggers(*items: dict):
+    return parse_triggers(json.dumps(list(items)), {})
+
+
+def groups(pattern: str, message: str) -> dict | None:
+    [trigger] = triggers({"name": "t", "pattern": pattern})
+    matches = match_all((trigger,), message, timeout=1.0)
+    return matches[0].groups if matches else None
+
+
+def test_triggers_capture_as_java_does():
+    assert groups("(?<name>\\w+)", "José") == {"name": "Jos"}  # \w is ASCII in Java
+    assert groups("(?U)(?<name>\\w+)", "José") == {"name": "José"}
+    assert groups("(?<otp>\\d{6})", "رمز ١٢٣٤٥٦") is None  # Arabic-Indic digits are not \d
+    assert groups("(?<text>.+)$", "Order 12\r\n") == {"text": "Order 12"}  # no "\r"
+    assert groups("(?i)^\\s*(?<answer>yes|no)\\s*$", "YES\r\n") == {"answer": "YES"}
+    assert groups("[a-z&&[^aeiou]]+(?<rest>.*)", "xyz!") == {"rest": "!"}
+
+
+def test_an_empty_pattern_is_legal_and_matches_every_message():
+    assert groups("", "anything") == {}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(?P<n>\\d+)", "Unknown inline modifier near index 2"),
+        ("(?P=n)", "Unknown inline modifier near index 2"),
+        ("(?<order_no>\\d+)", "named capturing group is missing trailing '>' near index 8"),
+        ("\\d{,3}", "Illegal repetition near index 2"),
+        ("(?<=a+b*)c", "Look-behind"),
+    ],
+)
+def test_a_pattern_java_refuses_names_the_trigger_and_the_reason(pattern, reason):
+    with pytest.raises(TriggerConfigError) as raised:
+        triggers({"name": "ok", "pattern": "x"}, {"name": "otp", "pattern": pattern})
+    assert str(raised.value).startswith("SMS_TRIGGERS[1] (otp): invalid pattern: ")
+    assert reason in str(raised.value)
+
+
+def test_a_huge_repetition_count_compiles_and_never_matches_an_sms():
+    # Java accepts counts up to 2**31 - 1; regex would unroll them: no SMS is that long
+    assert groups("(?<a>a{2147483647})", "a" * MAX_MESSAGE_CHARS) is None
+    assert groups("(?<a>a{1600})", "a" * MAX_MESSAGE_CHARS) == {"a": "a" * MAX_MESSAGE_CHARS}
