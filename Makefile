@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
 HOST_BUILD := .aws-sam/build-$(HOST_ARCH)
 
-.PHONY: help venv lint validate build build-host test unit demo invoke bench fuzz clean
+.PHONY: help venv lint validate build build-host test unit demo invoke bench fuzz clean goldens-regex
 
 help:
 	@echo "make demo   run the connector offline (moto + Twilio emulator) and print the result"
@@ -27,6 +27,7 @@ help:
 	@echo "make invoke FN=SendSmsFunction EVENT=events/send_sms.json   one function, one event, offline"
 	@echo "make bench  benchmarks (not part of make test)"
 	@echo "make fuzz   10,000 fuzzed events per handler (make test runs a small profile)"
+	@echo "make goldens-regex  re-record the trigger-pattern goldens with Java 17 (javac)"
 
 $(STAMP): requirements-dev.txt layers/connector/requirements.txt
 	@test -n "$(PYTHON_BOOT)" || scripts/find-python >/dev/null
@@ -88,6 +89,11 @@ bench: $(STAMP) $(LAMBDA_VENV)/.installed
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -q -p no:logging -p no:cacheprovider
+
+# The trigger-pattern goldens come from java.util.regex itself (needs a JDK 17: javac, java);
+# make test compares against the committed file without Java.
+goldens-regex: $(STAMP)
+	$(BIN)/python -m tests.goldens.java_regex.record
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache $(LAMBDA_VENV)
