@@ -82,7 +82,7 @@ def test_the_corpus_covers_refusals_matches_and_misses():
     assert sum(1 for c in found if c["java"]["found"]["named"]) >= 60
 
 
-# --- the same engine behind the triggers ------------------------------------------------------------
+# --- the same engine behind the triggers ---
 def triggers(*items: dict):
     return parse_triggers(json.dumps(list(items)), {})
 
