@@ -18,7 +18,6 @@ grapheme boundary ``\\b{g}``.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
 from functools import cache
 
 import regex
@@ -196,6 +195,10 @@ ASCII_SPACE = "\\u0009-\\u000d\\u0020"
 HORIZ_WS = "\\u0009\\u0020\\u00a0\\u1680\\u180e\\u2000-\\u200a\\u202f\\u205f\\u3000"
 VERT_WS = "\\u000a-\\u000d\\u0085\\u2028\\u2029"
 LINE_TERMINATORS = "\\u000a\\u000d\\u0085\\u2028\\u2029"
+#: ``\\R``, and ``\\R`` as Java repeats it (each time "\\r\\n" if it can): the same spans in
+#: either direction, so also right inside a look-behind, which regex runs backwards.
+LINEBREAK = "(?:\\u000d\\u000a|[\\u000a-\\u000d\\u0085\\u2028\\u2029])"
+LINEBREAK_ONCE = "(?:\\u000d\\u000a|\\u000d(?!\\u000a)|[\\u000a-\\u000c\\u0085\\u2028\\u2029])"
 
 DIGIT = "\\p{Nd}"
 ALPHABETIC = "\\p{Alphabetic}"
@@ -350,13 +353,20 @@ def _for_block(name: str) -> str | None:
 
 
 # --- lookbehind lengths (Pattern.TreeInfo) --------------------------------------------------------
+# Java decides whether a look-behind is bounded, and where it starts trying, by "studying" its
+# node chain with int arithmetic that can overflow. A node is studied as a list of ops, in chain
+# order, with Java's quirks: a branch studies the rest of the chain from a reset TreeInfo and adds
+# its own lengths afterwards; a greedy char repetition adds 2**31 - 1 without invalidating.
+Op = tuple
+
+
 def _int32(value: int) -> int:
     value &= 0xFFFFFFFF
     return value - 0x100000000 if value & 0x80000000 else value
 
 
 class _Info:
-    """Pattern.TreeInfo: what Java works out of a lookbehind's length."""
+    """Pattern.TreeInfo."""
 
     __slots__ = ("deterministic", "max_length", "max_valid", "min_length")
 
@@ -370,117 +380,87 @@ class _Info:
         self.deterministic = True
 
 
-Study = Callable[[_Info], None]
-
-
-def _study_seq(studies: list[Study]) -> Study:
-    def study(info: _Info) -> None:
-        for s in studies:
-            s(info)
-
-    return study
-
-
-def _study_fixed(n: int, min_n: int | None = None) -> Study:
-    def study(info: _Info) -> None:
-        info.min_length = _int32(info.min_length + (n if min_n is None else min_n))
-        info.max_length = _int32(info.max_length + n)
-
-    return study
-
-
-def _study_nothing(info: _Info) -> None:
-    return None
-
-
-def _study_backref(info: _Info) -> None:
-    info.max_valid = False
-
-
-def _study_grapheme(info: _Info) -> None:
-    info.min_length = _int32(info.min_length + 1)
-    info.deterministic = False
-
-
-def _study_char_greedy(cmin: int) -> Study:
-    def study(info: _Info) -> None:
-        info.min_length = _int32(info.min_length + cmin)
-        if info.max_valid:
-            info.max_length = _int32(info.max_length + MAX_REPS)
-        info.deterministic = False
-
-    return study
-
-
-def _study_ques(atom: Study) -> Study:
-    def study(info: _Info) -> None:
-        min_l = info.min_length
-        atom(info)
-        info.min_length = min_l
-        info.deterministic = False
-
-    return study
-
-
-def _study_curly(atom: Study, cmin: int, cmax: int) -> Study:
-    def study(info: _Info) -> None:
-        min_l, max_l, max_v, detm = (
-            info.min_length,
-            info.max_length,
-            info.max_valid,
-            info.deterministic,
-        )
-        info.reset()
-        atom(info)
-        temp = _int32(info.min_length * cmin + min_l)
-        info.min_length = 0xFFFFFFF if temp < min_l else temp
-        if max_v and info.max_valid:
-            temp = _int32(info.max_length * cmax + max_l)
-            info.max_length = temp
-            if temp < max_l:
-                info.max_valid = False
-        else:
+def _study(ops: list[Op], info: _Info) -> _Info:
+    """Study a chain of ops into ``info`` (Java's ``node.study(info)``)."""
+    pending: list[tuple[int, int, bool]] = []  # branches waiting for the rest of the chain
+    for op in ops:
+        kind = op[0]
+        if kind == "fixed":
+            info.min_length = _int32(info.min_length + op[1])
+            info.max_length = _int32(info.max_length + op[2])
+        elif kind == "grapheme":
+            info.min_length = _int32(info.min_length + 1)
+            info.deterministic = False
+        elif kind == "backref":
             info.max_valid = False
-        info.deterministic = detm if info.deterministic and cmin == cmax else False
-
-    return study
-
-
-def _study_loop(info: _Info) -> None:
-    info.max_valid = False
-    info.deterministic = False
-
-
-def _study_branch(alternatives: list[Study | None]) -> Study:
-    def study(info: _Info) -> None:
-        min_l, max_l, max_v = info.min_length, info.max_length, info.max_valid
-        min_2, max_2 = 0x7FFFFFFF, -1
-        for alternative in alternatives:
+        elif kind == "chargreedy":
+            info.min_length = _int32(info.min_length + op[1])
+            if info.max_valid:
+                info.max_length = _int32(info.max_length + MAX_REPS)
+            info.deterministic = False
+        elif kind == "atomic":
+            _study(op[1], info)
+        elif kind == "ques":
+            min_l = info.min_length
+            _study(op[1], info)
+            info.min_length = min_l
+            info.deterministic = False
+        elif kind == "curly":
+            _study_curly(op[1], op[2], op[3], info)
+        elif kind == "loop":
+            info.max_valid = False
+            info.deterministic = False
+        elif kind == "branch":
+            min_2, max_2, max_v = 0x7FFFFFFF, -1, info.max_valid
+            for alternative in op[1]:
+                branch_info = _Info()
+                _study(alternative, branch_info)
+                min_2 = min(min_2, branch_info.min_length)
+                max_2 = max(max_2, branch_info.max_length)
+                max_v = max_v and branch_info.max_valid
+            pending.append(
+                (_int32(info.min_length + min_2), _int32(info.max_length + max_2), max_v)
+            )
             info.reset()
-            if alternative is not None:
-                alternative(info)
-            min_2 = min(min_2, info.min_length)
-            max_2 = max(max_2, info.max_length)
-            max_v = max_v and info.max_valid
-        info.reset()
-        info.min_length = _int32(min_l + min_2)
-        info.max_length = _int32(max_l + max_2)
-        info.max_valid = max_v
+    for min_l, max_l, max_v in reversed(pending):
+        info.min_length = _int32(info.min_length + min_l)
+        info.max_length = _int32(info.max_length + max_l)
+        info.max_valid = info.max_valid and max_v
         info.deterministic = False
+    return info
 
-    return study
+
+def _study_curly(atom: list[Op], cmin: int, cmax: int, info: _Info) -> None:
+    min_l, max_l = info.min_length, info.max_length
+    max_v, detm = info.max_valid, info.deterministic
+    info.reset()
+    _study(atom, info)
+    temp = _int32(info.min_length * cmin + min_l)
+    info.min_length = 0xFFFFFFF if temp < min_l else temp
+    if max_v and info.max_valid:
+        temp = _int32(info.max_length * cmax + max_l)
+        info.max_length = temp
+        if temp < max_l:
+            info.max_valid = False
+    else:
+        info.max_valid = False
+    info.deterministic = detm if info.deterministic and cmin == cmax else False
 
 
 # --- the parser -----------------------------------------------------------------------------------
 class _Node:
-    """An emitted piece: its regex source, its study, and whether it is one code point."""
+    """An emitted piece: its regex source, its study ops, and its kind: ``char`` (one code
+    point), ``group`` (a group Java repeats as a group), or ``other``."""
 
-    __slots__ = ("char", "source", "study")
+    __slots__ = ("captures", "kind", "ops", "source")
 
-    def __init__(self, source: str, study: Study, char: bool = False) -> None:
+    def __init__(
+        self, source: str, ops: list[Op], kind: str = "other", captures: bool = False
+    ) -> None:
         self.source = source
-        self.study = study
-        self.char = char
+        self.ops = ops
+        self.kind = kind
+        self.captures = captures  # a group that is or holds a capturing group
 
 
 _LITERAL = regex.compile(r"[A-Za-z0-9]|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}")
@@ -488,7 +468,7 @@ _LITERAL = regex.compile(r"[A-Za-z0-9]|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}")
 
 def _char_node(predicate: str) -> _Node:
     single = _LITERAL.fullmatch(predicate) is not None
-    return _Node(predicate if single else _set(predicate), _study_fixed(1), char=True)
+    return _Node(predicate if single else _set(predicate), [("fixed", 1, 1)], "char")
 
 
 class _Parser:
@@ -506,10 +486,19 @@ class _Parser:
         self.pattern_length = len(self.temp)
         self._remove_qe_quoting()
         self.temp += [0, 0]
-        self.root = _Node("", _study_nothing)
+        self.root = _Node("", [])
         self.predicate = ""
+        self.negative_depth = 0
+        self.lookbehind_depth = 0
+        self.unsupported: JavaPatternError | None = None
 
     # -- Java's cursor primitives
+    def _unsupported(self, description: str, index: int) -> None:
+        """A construct Java accepts that this module cannot run as Java does: the pattern is
+        refused with it once parsed (so that Java's own refusals come first)."""
+        if self.unsupported is None:
+            self.unsupported = JavaPatternError(description, index)
+
     def error(self, description: str) -> JavaPatternError:
         return JavaPatternError(description, self.cursor - 1)
 
@@ -660,6 +649,8 @@ class _Parser:
             if self.peek() == 0x29:
                 raise self.error("Unmatched closing ')'")
             raise self.error("Unexpected internal error")
+        if self.unsupported is not None:
+            raise self.unsupported
         return node.source
 
     def expr(self) -> _Node:
@@ -670,9 +661,9 @@ class _Parser:
                 break
             self.next()
         if len(alternatives) == 1:
-            return alternatives[0] or _Node("", _study_nothing)
+            return alternatives[0] or _Node("", [])
         source = "|".join(a.source if a else "" for a in alternatives)
-        return _Node(f"(?:{source})", _study_branch([a.study if a else None for a in alternatives]))
+        return _Node(f"(?:{source})", [("branch", [a.ops if a else [] for a in alternatives])])
 
     def sequence(self) -> _Node | None:
         nodes: list[_Node] = []
@@ -700,10 +691,10 @@ class _Parser:
                     node = self.atom()
             elif ch == 0x5E:  # ^
                 self.next()
-                node = _Node(self._caret(), _study_nothing)
+                node = _Node(self._caret(), [])
             elif ch == 0x24:  # $
                 self.next()
-                node = _Node(self._dollar(self.has(MULTILINE)), _study_nothing)
+                node = _Node(self._dollar(self.has(MULTILINE)), [])
             elif ch == 0x2E:  # .
                 self.next()
                 if self.has(DOTALL):
@@ -727,14 +718,14 @@ class _Parser:
             return None
         if len(nodes) == 1:
             return nodes[0]
-        return _Node("".join(n.source for n in nodes), _study_seq([n.study for n in nodes]))
+        return _Node("".join(n.source for n in nodes), [op for n in nodes for op in n.ops])
 
     def atom(self) -> _Node:
         """A literal character or escape (Java groups runs of them in a slice; a quantifier
         after a run applies to its last character, as it does here)."""
         ch = self.peek()
         if ch == 0x7B:  # a quantifier with nothing before it: Java's empty slice
-            return _Node("", _study_nothing)
+            return _Node("", [])
         if ch == 0x5C:
             ch = self.escape(False, True, False)
             if ch < 0:
@@ -761,18 +752,18 @@ class _Parser:
 
     def _backref(self, number: int) -> _Node:
         if self.total_groups is not None and number > self.total_groups:
-            return _Node("(?!)", _study_backref)
+            return _Node("(?!)", [("backref",)])
         if self.has(CASE_INSENSITIVE):
-            if not self.has(UNICODE_CASE):
+            if not self.has(UNICODE_CASE) and self.total_groups is not None:
                 # Java compares ASCII letters only; regex cannot fold ASCII alone in part of
                 # a pattern, and a silently different trigger is worse than a refusal.
-                raise JavaPatternError(
+                self._unsupported(
                     "A case-insensitive back reference is supported with (?iu) only "
                     "(Java's (?i) folds ASCII letters alone)",
                     self.cursor - 1,
                 )
-            return _Node(f"(?i-f:\\g<{number}>)", _study_backref)
-        return _Node(f"\\g<{number}>", _study_backref)
+            return _Node(f"(?i-f:\\g<{number}>)", [("backref",)])
+        return _Node(f"\\g<{number}>", [("backref",)])
 
     def escape(self, inclass: bool, create: bool, isrange: bool) -> int:
         ch = self.skip()
@@ -786,20 +777,27 @@ class _Parser:
                     self.root = self.ref(ch - 0x30)
                 return -1
         elif c == "A" and not inclass:
-            self.root = _Node("\\A", _study_nothing)
+            self.root = _Node("\\A", [])
             return -1
         elif c in "bB" and not inclass:
             if c == "b" and self.peek() == 0x7B:
-                raise JavaPatternError(
-                    "The grapheme cluster boundary \\b{g} is not supported", self.cursor - 2
-                )
-            self.root = _Node(self._bound(c == "b", u), _study_nothing)
+                if self.skip() == 0x67:  # \b{g}
+                    if self.read() == 0x7D:
+                        self._unsupported(
+                            "The grapheme cluster boundary \\b{g} is not supported", self.cursor - 1
+                        )
+                        self.root = _Node("", [])
+                        return -1
+                    raise self.error("Illegal/unsupported escape sequence")
+                self.unread()
+                self.unread()
+            self.root = _Node(self._bound(c == "b", u), [])
             return -1
         elif c in "dD":
             self.predicate = DIGIT if u else ASCII_DIGIT
             return self._class_escape(c == "D", inclass)
         elif c == "G" and not inclass:
-            self.root = _Node("\\G", _study_nothing)
+            self.root = _Node("\\G", [])
             return -1
         elif c in "hH":
             self.predicate = HORIZ_WS
@@ -807,9 +805,7 @@ class _Parser:
         elif c == "N":
             return self.named_char()
         elif c == "R" and not inclass:
-            self.root = _Node(
-                "(?:\\u000d\\u000a|[\\u000a-\\u000d\\u0085\\u2028\\u2029])", _study_fixed(2, 1)
-            )
+            self.root = _Node(LINEBREAK, [("fixed", 1, 2)])
             return -1
         elif c in "sS":
             self.predicate = WHITE_SPACE if u else ASCII_SPACE
@@ -821,10 +817,10 @@ class _Parser:
             self.predicate = WORD if u else ASCII_WORD
             return self._class_escape(c == "W", inclass)
         elif c == "X" and not inclass:
-            self.root = _Node("\\X", _study_grapheme)
+            self.root = _Node("\\X", [("grapheme",)])
             return -1
         elif c == "Z" and not inclass:
-            self.root = _Node(self._dollar(False), _study_nothing)
+            self.root = _Node(self._dollar(False), [])
             return -1
         elif c == "a":
             return 0x07
@@ -861,7 +857,7 @@ class _Parser:
         elif c == "x":
             return self.x()
         elif c == "z" and not inclass:
-            self.root = _Node("\\Z", _study_nothing)
+            self.root = _Node("\\Z", [])
             return -1
         elif not _is_ascii_alnum(ch):
             return ch
@@ -1142,28 +1138,30 @@ class _Parser:
     def group0(self) -> _Node | None:
         save = self.flags
         ch = self.next()
-        lookbehind = False
+        look = ""  # "ahead" or "behind", for a look-around
+        negative = False
         if ch == 0x3F:
             ch = self.skip()
-            c = chr(ch) if ch else ""
+            c = chr(ch)
             if c == ":":
-                head, close = "(?:", ")"
+                head = "(?:"
             elif c in ("=", "!"):
-                head, close = f"(?{c}", ")"
+                head, look, negative = f"(?{c}", "ahead", c == "!"
             elif c == ">":
-                head, close = "(?>", ")"
+                head = "(?>"
+                self._refuse_in_lookbehind("An atomic group")
             elif c == "<":
                 ch = self.read()
                 if ch not in (0x3D, 0x21):
                     name = self.groupname(ch)
                     if name in self.named:
                         raise self.error(f"Named capturing group <{name}> is already defined")
+                    self._capturing()
                     self.named[name] = self.capturing_count
                     self.capturing_count += 1
-                    head, close = f"(?P<{name}>", ")"
+                    head = f"(?P<{name}>"
                 else:
-                    lookbehind = True
-                    head, close = ("(?<=" if ch == 0x3D else "(?<!"), ")"
+                    head, look, negative = ("(?<=" if ch == 0x3D else "(?<!"), "behind", ch == 0x21
             elif c in ("$", "@"):
                 raise self.error("Unknown group type")
             else:
@@ -1174,31 +1172,63 @@ class _Parser:
                     return None  # flags only: they last to the end of the enclosing group
                 if ch != 0x3A:
                     raise self.error("Unknown inline modifier")
-                head, close = "(?:", ")"
+                head = "(?:"
         else:
+            self._capturing()
             self.capturing_count += 1
-            head, close = "(", ")"
+            head = "("
+        groups_before = self.capturing_count
+        capturing = head == "(" or head.startswith("(?P<")
+        self.negative_depth += negative
+        self.lookbehind_depth += look == "behind"
         body = self.expr()
+        self.negative_depth -= negative
+        self.lookbehind_depth -= look == "behind"
         guard = ""
-        if lookbehind:
-            info = _Info()
-            body.study(info)
+        if look == "behind":
+            info = _study(body.ops, _Info())
             if not info.max_valid:
                 raise self.error("Look-behind group does not have an obvious maximum length")
+            if self.capturing_count != groups_before and not (
+                info.deterministic and info.min_length == info.max_length
+            ):
+                # Java tries the shortest start first and matches forwards; regex matches
+                # backwards: the same look-behind, but the groups can capture other text.
+                self._unsupported(
+                    "A capturing group inside a look-behind of varying length or with "
+                    "alternatives is not supported",
+                    self.cursor,
+                )
             guard = self._lookbehind_guard(info)
         self.accept(0x29, "Unclosed group")
         self.flags = save
-        zero_width = head in ("(?=", "(?!") or lookbehind
-        if guard == "never":
-            never = _Node("(?!)" if head == "(?<=" else "(?:)", _study_nothing)
-            return self.closure(never, group=True)
-        source = f"{head}{body.source}{close}"
-        if guard:  # the lookbehind is tried only past that many characters
+        source = f"{head}{body.source})"
+        if guard == "never":  # keeps the groups, never runs the body
+            source = f"(?:(?!){source})" if head == "(?<=" else f"(?:(?!){source}|)"
+        elif guard:  # the look-behind is tried only past that many characters
             source = f"(?:{guard}{source})" if head == "(?<=" else f"(?:(?!{guard})|{source})"
-        node = _Node(source, body.study)
-        if zero_width:
-            node.study = _study_nothing
-        return self.closure(node, group=True)
+        if look:
+            node = _Node(source, [])
+        elif head == "(?>":
+            node = _Node(source, [("atomic", body.ops)])
+        else:
+            captures = capturing or self.capturing_count != groups_before
+            node = _Node(source, body.ops, "group", captures)
+        return self.closure(node)
+
+    def _capturing(self) -> None:
+        if self.negative_depth:
+            # Java leaves what such a group captured while its look-around failed; regex clears
+            # it. Either way the group means nothing, so refuse it rather than differ.
+            self._unsupported(
+                "A capturing group inside a negative look-around is not supported", self.cursor
+            )
+
+    def _refuse_in_lookbehind(self, construct: str) -> None:
+        if self.lookbehind_depth:
+            # Java runs a look-behind forwards, and a possessive part may run past its end;
+            # regex runs it backwards. They differ, so refuse.
+            self._unsupported(f"{construct} inside a look-behind is not supported", self.cursor - 1)
 
     def _lookbehind_guard(self, info: _Info) -> str:
         """Java tries a lookbehind from ``max(i - maxLength, 0)`` to ``i - minLength`` in 32-bit
@@ -1218,7 +1248,7 @@ class _Parser:
         while True:
             c = chr(ch) if ch else ""
             if c == "c":
-                raise JavaPatternError("The flag (?c) (CANON_EQ) is not supported", self.cursor)
+                self._unsupported("The flag (?c) (CANON_EQ) is not supported", self.cursor)
             if c in _FLAG_LETTERS and c:
                 self.flags |= _FLAG_LETTERS[c]
             elif c == "-":
@@ -1250,16 +1280,16 @@ class _Parser:
             return "+"
         return ""
 
-    def closure(self, prev: _Node, group: bool = False) -> _Node:
+    def closure(self, prev: _Node) -> _Node:
         ch = self.peek()
         if ch == 0x3F:
             kind = self.qtype()
-            return self._quantified(prev, "?", kind, _study_ques(prev.study))
+            return self._quantified(prev, "?", kind, self._ops_optional(prev, kind))
         if ch in (0x2A, 0x2B):
             cmin = 0 if ch == 0x2A else 1
             kind = self.qtype()
-            study = self._study_unbounded(prev, cmin, kind, group)
-            return self._quantified(prev, "*" if cmin == 0 else "+", kind, study)
+            ops = self._ops_unbounded(prev, cmin, kind)
+            return self._quantified(prev, "*" if cmin == 0 else "+", kind, ops)
         if ch == 0x7B:
             ch = self.skip()
             if not _is_ascii_digit(ch):
@@ -1277,9 +1307,8 @@ class _Parser:
                 if ch == 0x7D:
                     self.unread()
                     kind = self.qtype()
-                    return self._quantified(
-                        prev, f"{{{cmin},}}", kind, self._study_unbounded(prev, cmin, kind, group)
-                    )
+                    ops = self._ops_unbounded(prev, cmin, kind)
+                    return self._quantified(prev, f"{{{cmin},}}", kind, ops)
                 cmax = 0
                 while _is_ascii_digit(ch):
                     cmax = cmax * 10 + (ch - 0x30)
@@ -1295,49 +1324,86 @@ class _Parser:
             self.unread()
             kind = self.qtype()
             if cmin == 0 and cmax == 1:
-                return self._quantified(prev, "?", kind, _study_ques(prev.study))
-            study = self._study_counted(prev, cmin, cmax, kind, group)
-            return self._quantified(prev, f"{{{cmin},{cmax}}}", kind, study)
+                return self._quantified(prev, "?", kind, self._ops_optional(prev, kind))
+            ops = self._ops_counted(prev, cmin, cmax, kind)
+            return self._quantified(prev, f"{{{cmin},{cmax}}}", kind, ops)
         return prev
 
-    def _study_unbounded(self, prev: _Node, cmin: int, kind: str, group: bool) -> Study:
-        if not group and prev.char and kind == "":
-            return _study_char_greedy(cmin)
-        return self._study_counted(prev, cmin, MAX_REPS, kind, group)
+    @staticmethod
+    def _ops_optional(prev: _Node, kind: str) -> list[Op]:
+        # Java turns an optional group into a branch (the group, or nothing) unless possessive
+        if prev.kind == "group" and kind != "+":
+            return [("branch", [prev.ops, []])]
+        return [("ques", prev.ops)]
+
+    def _ops_unbounded(self, prev: _Node, cmin: int, kind: str) -> list[Op]:
+        if prev.kind == "char" and kind == "":
+            return [("chargreedy", cmin)]
+        return self._ops_counted(prev, cmin, MAX_REPS, kind)
 
     @staticmethod
-    def _study_counted(prev: _Node, cmin: int, cmax: int, kind: str, group: bool) -> Study:
-        if group and kind != "+":
-            info = _Info()
-            prev.study(info)
-            if not info.deterministic:
-                return _study_loop
-        return _study_curly(prev.study, cmin, cmax)
+    def _ops_counted(prev: _Node, cmin: int, cmax: int, kind: str) -> list[Op]:
+        if prev.kind == "group" and kind != "+" and not _study(prev.ops, _Info()).deterministic:
+            return [("loop",)]
+        return [("curly", prev.ops, cmin, cmax)]
 
-    def _quantified(self, prev: _Node, quantifier: str, kind: str, study: Study) -> _Node:
+    def _quantified(self, prev: _Node, quantifier: str, kind: str, ops: list[Op]) -> _Node:
+        if kind == "+":
+            self._refuse_in_lookbehind("A possessive quantifier")
+        if prev.kind == "group" and quantifier != "?":
+            self._refuse_empty_repetition(prev, quantifier, kind)
+        # Java repeats anything but a group (``\\R``, a back reference) with Curly or Ques,
+        # which take each repetition's first match and never backtrack into it; a possessive
+        # quantifier does the same to a group. That is an atomic group per repetition.
         source = prev.source
-        if not (prev.char or _is_group(source)):
-            source = f"(?:{source})"
+        if source == LINEBREAK:
+            source = LINEBREAK_ONCE
+        elif prev.kind != "char" and (prev.kind != "group" or kind == "+"):
+            source = f"(?>{source})"
         if quantifier.startswith("{"):
             low, _, high = quantifier[1:-1].partition(",")
             source = self._counted(prev, source, int(low), high, kind)
         else:
             source += quantifier + kind
-        return _Node(source, study)
+        return _Node(source, ops)
+
+    def _refuse_empty_repetition(self, prev: _Node, quantifier: str, kind: str) -> None:
+        """Java and regex keep different captures from a repetition that matched nothing: Java
+        keeps a possessive one's and drops a fixed-length group's extra ones, regex the other
+        way round. Refuse those groups rather than capture something else."""
+        info = _study(prev.ops, _Info())
+        if info.min_length != 0:
+            return
+        low = quantifier.strip("{}").partition(",")[0]
+        if kind != "+" and not info.deterministic and quantifier.startswith("{") and int(low) > 1:
+            # Java's Loop ends at the first repetition that matched nothing, even below the
+            # minimum; regex goes on repeating
+            self._unsupported(
+                "A group repeated at least twice that can match nothing is not supported",
+                self.cursor - 1,
+            )
+        if not prev.captures:
+            return
+        # Java drops the capture of a repetition past the minimum that matched nothing
+        from_zero = quantifier in ("*", "{0,}") or (quantifier.startswith("{") and low == "0")
+        if kind == "+" or (info.deterministic and from_zero):
+            self._unsupported(
+                "A repeated capturing group that can match nothing is not supported",
+                self.cursor - 1,
+            )
 
     def _counted(self, prev: _Node, atom: str, low: int, high: str, kind: str) -> str:
         """``atom{low,high}``. regex unrolls a minimum count (Java does not): above the longest
         text a pattern runs on, an atom that consumes a character can never repeat enough."""
         if low > self.max_text:
-            info = _Info()
-            prev.study(info)
-            if info.min_length > 0:
+            if _study(prev.ops, _Info()).min_length > 0:
                 return "(?!)"
-            raise JavaPatternError(
+            self._unsupported(
                 f"A repetition of at least {low} of something that can match nothing "
                 "is not supported",
-                -1,
+                self.cursor - 1,
             )
+            return "(?!)"
         return f"{atom}{{{low},{high}}}{kind}"
 
     # -- anchors and boundaries
@@ -1370,31 +1436,3 @@ class _Parser:
         if word_boundary:
             return f"(?:{left}{not_right}|{not_left}{right})"
         return f"(?:{left}{right}|{not_left}{not_right})"
-
-
-def _is_group(source: str) -> bool:
-    """``source`` is one parenthesised group (so a quantifier applies to all of it)."""
-    if not source.startswith("(") or not source.endswith(")"):
-        return False
-    depth = 0
-    escaped = False
-    in_set = 0
-    for i, c in enumerate(source):
-        if escaped:
-            escaped = False
-            continue
-        if c == "\\":
-            escaped = True
-        elif c == "[":
-            in_set += 1
-        elif c == "]" and in_set:
-            in_set -= 1
-        elif in_set:
-            continue
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0 and i != len(source) - 1:
-                return False
-    return True

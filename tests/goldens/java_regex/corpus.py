@@ -7,6 +7,8 @@ compares the connector with every recorded answer. Add a case here, then ``make 
 
 from __future__ import annotations
 
+import random
+
 CRLF = "\r\n"
 
 _GROUPS: list[tuple[str, list[str]]] = [
@@ -449,9 +451,111 @@ _GROUPS: list[tuple[str, list[str]]] = [
     ("(|a)+", ["a"]),
     ("cat|category", ["category"]),
     ("(?:cat|category)s", ["categorys"]),
+    # --- Java's repetition and look-behind mechanics (found by differential fuzzing) ---
+    ("\\R+?\\P{L}++", ["aB\r\n"]),
+    ("\\R{2,}", ["\r\n", "\n\n"]),
+    ("\\R?\\n", ["\r\n"]),
+    ("(?:\\R)?\\n", ["\r\n"]),
+    ("(\\w{1,2}\\z??){2,}+", ["aB\r\n"]),
+    ("(\\w{1,2}){2,}", ["aB\r\n"]),
+    ("(?:a|ab)++c", ["abc"]),
+    ("(?:a|ab)+c", ["abc"]),
+    ("(?<=\\w+\\s)x", ["ab x"]),
+    ("(?<=a+b*)c", ["aabc", "c"]),
+    ("(?<=ab*c)d", ["abbcd"]),
+    ("(?<=(?:ab)?c)d", ["cd", "abcd"]),
+    ("(?<=(?:a|bc)??)d", ["bcd"]),
+    ("(?<=(?:x)?y{2,3})z", ["yyz"]),
+    ("(?<=\\d++)x", ["12x"]),
+    ("(?<=(?>ab))x", ["abx"]),
+    ("(?<=(a+))b", ["aaab"]),
+    ("(?<=(a))b", ["ab"]),
+    ("(?!(a))\\w", ["ab"]),
+    ("(?<!(a))b", ["cb"]),
+    ("(a?)++b", ["b"]),
+    ("(){2,}", ["x"]),
+    ("(?:\\s*\\d*){2}x", ["x"]),
+    ("(?:a*){2}", ["aa"]),
+    ("(?:a|b?){2,3}c", ["bc"]),
+    ("(?>\\R)+", ["\r\n\r"]),
+    ("\\X+", ["a\u0301\U0001f468\u200d\U0001f469\u200d\U0001f467!"]),
+    ("(?<n>\\X)", ["\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea"]),
+    # --- more realistic triggers ---
+    (
+        "(?i)^\\s*(?:rdv|rendez-vous)\\s+(?<date>\\d{1,2}/\\d{1,2})\\s+(?<heure>\\d{1,2}h\\d{0,2})",
+        ["RDV 12/03 14h30", "rendez-vous 1/1 9h"],
+    ),
+    (
+        "(?<amount>\\d{1,3}(?:[ .]\\d{3})*(?:,\\d{2})?)\\s?(?:€|EUR)",
+        ["Total: 1.234,56 €", "12 345 EUR"],
+    ),
+    ("(?i)(?<keyword>help|info|aide)\\b", ["HELP me", "helpful", "Aide!"]),
+    ("(?i)^(?<answer>[123])\\s*$", ["2", " 3\r\n", "12"]),
+    ("(?<code>[A-Z0-9]{6})", ["code: AB12CD", "ab12cd"]),
+    (
+        "(?i)track(?:ing)?\\s*(?:#|no\\.?|number)?\\s*(?<tracking>1Z[0-9A-Z]{16})",
+        ["Tracking # 1Z999AA10123456784", "track 1z999aa10123456784"],
+    ),
+    ("(?<name>\\p{Lu}\\p{Ll}+(?:[ -]\\p{Lu}\\p{Ll}+)*)", ["je suis Jean-Éric Dupont", "ÉLODIE"]),
+    ("(?<emoji>[\\x{1F300}-\\x{1FAFF}])", ["great 🎉", "ok ✓"]),
+    ("(?s)^(?<first>[^\\r\\n]*)\\R(?<rest>.*)$", ["Line 1\r\nLine 2\r\nLine 3", "single"]),
+    ("(?m)^(?<key>\\w+):\\s*(?<value>.*)$", ["name: Ana\r\ncity: Porto", "x"]),
+    (
+        "\\b(?<iban>[A-Z]{2}\\d{2}(?: ?[A-Z0-9]{4}){3,7})\\b",
+        ["IBAN FR76 3000 6000 0112 3456 7890 189"],
+    ),
+    ("(?i)\\b(?<yes>oui|sí|si|ja|yes)\\b", ["SÍ", "Sí claro", "JA!"]),
+    ("(?iu)\\b(?<yes>oui|sí|si|ja|yes)\\b", ["SÍ"]),
 ]
+
+# --- generated: random combinations of the constructs, the way differential fuzzing found the
+# repetition and look-behind mechanics above; seeded, so the corpus is the same on every run.
+_ATOMS = [
+    "a", "b", "é", "É", "A", ".", "\\w", "\\W", "\\d", "\\s", "\\S", "\\b", "\\B", "^", "$",
+    "\\R", "\\h", "\\v", "[a-c]", "[^a]", "[a-z&&[^b]]", "[\\w&&[^a]]", "\\p{L}", "\\p{Lu}",
+    "\\p{Punct}", "\\p{javaLowerCase}", "\\x{1F600}", "😀", "\\n", "\\r", "\\Z", "\\z", "\\A",
+    "k", "s", "i", "ſ", "\\u212a", "[é]", "[k]", "\\X", "\\\\", "\\.", " ", "\\p{IsLatin}",
+    "[a-c[x-z]]", "\\p{Alpha}", "\\p{Space}", "\\P{L}", "[\\s\\S]", "\\Qa.\\E", "\\t", "\\e",
+    "\\cJ", "\\012", "\\x0d", "-", "_", "1", "٣",
+]  # fmt: skip
+_QUANTIFIERS = ["", "", "", "*", "+", "?", "{2}", "{1,2}", "{0,}", "*?", "+?", "??", "*+", "++"]
+_FLAGS = ["", "", "", "(?i)", "(?iu)", "(?m)", "(?s)", "(?d)", "(?U)", "(?x)", "(?md)", "(?-i)"]
+_GROUP_OPENINGS = [
+    "(", "(?:", "(?<g1>", "(?<g2>", "(?=", "(?!", "(?<=", "(?<!", "(?>", "(?i:", "(?-i:", "(?s:",
+]  # fmt: skip
+_MESSAGES = [
+    "a", "ab", "aB\r\n", "éÉ", "x a b\nc", "abc\r\nabc", "ſK\u212ak", "😀a", "a\u0301b", "1٣ 2",
+    "A.b", "aaa", "", "\r\n", "k\n", "İı", "Ab_c-d",
+]  # fmt: skip
+
+
+def _generated(seed: int, count: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+
+    def sequence(depth: int) -> str:
+        parts = []
+        for _ in range(rng.randint(1, 4)):
+            roll = rng.random()
+            if roll < 0.12 and depth < 2:
+                atom = rng.choice(_GROUP_OPENINGS) + sequence(depth + 1) + ")"
+            elif roll < 0.16:
+                parts.append(rng.choice(_FLAGS))
+                continue
+            elif roll < 0.19:
+                atom = "\\" + str(rng.randint(1, 3))
+            else:
+                atom = rng.choice(_ATOMS)
+            parts.append(atom + rng.choice(_QUANTIFIERS))
+        text = "".join(parts)
+        return text + "|" + sequence(depth + 1) if rng.random() < 0.15 else text
+
+    cases: dict[tuple[str, str], None] = {}
+    while len(cases) < count:
+        cases[(rng.choice(_FLAGS) + sequence(0), rng.choice(_MESSAGES))] = None
+    return list(cases)
+
 
 #: Every (pattern, message) pair, in order.
 CASES: list[tuple[str, str]] = [
     (pattern, message) for pattern, messages in _GROUPS for message in messages
-]
+] + _generated(seed=15, count=400)
