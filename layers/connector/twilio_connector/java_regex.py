@@ -11,12 +11,23 @@ intersections become ``regex`` set operations. A pattern Java refuses raises
 :class:`JavaPatternError` with Java's own description and index. The compiled pattern is a
 ``regex.Pattern``, so a match keeps ``regex``'s per-call ``timeout``.
 
-Not supported (refused with a reason, never silently different): ``CANON_EQ`` (``(?c)``) and the
-grapheme boundary ``\\b{g}``.
+Java's matcher mechanics are kept too: anything but a group is repeated atomically (``\\R*``),
+a possessive group repetition is atomic per repetition, look-behind lengths are worked out with
+Java's overflowing ``TreeInfo`` arithmetic (which decides both the refusal and where a
+look-behind is tried).
+
+Where ``regex`` cannot do what Java does, the construct is refused with the reason (after Java's
+own checks), never run differently: ``(?c)`` (CANON_EQ); ``\\b{g}``; a case-insensitive back
+reference without ``u`` (Java folds it in ASCII only); possessive quantifiers and atomic groups
+inside a look-behind (Java runs a look-behind forwards, ``regex`` backwards); a capturing group
+inside a negative look-around, or inside a look-behind of varying length or with alternatives;
+a repeated group that can match nothing where Java and ``regex`` keep different captures or
+stop at a different repetition.
 """
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 from functools import cache
 
@@ -67,11 +78,17 @@ def compile_java(pattern: str, max_text: int = MAX_TEXT_CHARS) -> regex.Pattern:
 
 @cache
 def _compile(pattern: str, max_text: int) -> regex.Pattern:
-    translated = translate(pattern, max_text)
+    # The parser recurses per nested group as Java's does; a short pattern can nest deeply.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20 * len(pattern) + 1000))
     try:
-        return regex.compile(translated, regex.VERSION1)
+        return regex.compile(translate(pattern, max_text), regex.VERSION1)
     except regex.error as exc:  # a construct Java allows that regex cannot hold
         raise JavaPatternError(f"Unsupported pattern ({exc})", -1) from None
+    except RecursionError:
+        raise JavaPatternError("The pattern nests too deeply", -1) from None
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def translate(pattern: str, max_text: int = MAX_TEXT_CHARS) -> str:
@@ -1429,10 +1446,9 @@ class _Parser:
         """Java 17's ``\\b``: a word character is a letter, a digit or ``_`` (``\\w`` under
         ``(?U)``), and a non-spacing mark after a letter or digit counts as one."""
         word = WORD if unicode_word else LETTER_OR_DIGIT + "_"
-        left = f"(?<=[{word}]|[{LETTER_OR_DIGIT}]\\p{{Mn}}+)"
-        right = f"(?=[{word}]|(?<=[{LETTER_OR_DIGIT}]\\p{{Mn}}*)\\p{{Mn}})"
-        not_left = left.replace("(?<=", "(?<!", 1)
-        not_right = right.replace("(?=", "(?!", 1)
+        # (the cheap one-character test first: the marks' look-behind runs only after a mark)
+        left = f"(?<=[{word}])|(?<=\\p{{Mn}})(?<=[{LETTER_OR_DIGIT}]\\p{{Mn}}+)"
+        right = f"(?=[{word}])|(?=\\p{{Mn}})(?<=[{LETTER_OR_DIGIT}]\\p{{Mn}}*)"
         if word_boundary:
-            return f"(?:{left}{not_right}|{not_left}{right})"
-        return f"(?:{left}{right}|{not_left}{not_right})"
+            return f"(?:(?:{left})(?!{right})|(?!{left})(?:{right}))"
+        return f"(?:(?:{left})(?:{right})|(?!{left})(?!{right}))"
