@@ -19,8 +19,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
 HOST_BUILD := .aws-sam/build-$(HOST_ARCH)
 
-.PHONY: help venv lint validate build build-host test unit demo invoke bench fuzz goldens clean \
-	checkov replay-dlq
+.PHONY: help venv lint validate build build-host test unit demo invoke bench fuzz goldens \
+	goldens-regex clean checkov replay-dlq
 
 help:
 	@echo "make demo   run the connector offline (moto + Twilio emulator) and print the result"
@@ -31,6 +31,7 @@ help:
 	@echo "make goldens  render the template corpus with Apache FreeMarker (needs Java 17, apt-get)"
 	@echo "make checkov       checkov's security checks of template.yaml (not part of make test)"
 	@echo "make replay-dlq    publish the inbound dead-letter queue's events again (STACK=, QUEUE_URL=, DRY_RUN=1)"
+	@echo "make goldens-regex  re-record the trigger-pattern goldens with Java 17 (javac)"
 
 $(STAMP): requirements-dev.txt layers/connector/requirements.txt
 	@test -n "$(PYTHON_BOOT)" || scripts/find-python >/dev/null
@@ -120,6 +121,11 @@ replay-dlq: $(STAMP)
 	@PYTHONPATH=layers/connector POWERTOOLS_TRACE_DISABLED=true POWERTOOLS_SERVICE_NAME=replay-dlq \
 		$(BIN)/python -m twilio_connector.replay \
 		$(if $(QUEUE_URL),--queue-url $(QUEUE_URL),--stack $(STACK)) $(if $(DRY_RUN),--dry-run)
+
+# The trigger-pattern goldens come from java.util.regex itself (needs a JDK 17: javac, java);
+# make test compares against the committed file without Java.
+goldens-regex: $(STAMP)
+	$(BIN)/python -m tests.goldens.java_regex.record
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache $(LAMBDA_VENV) $(CHECKOV_VENV)

@@ -6,10 +6,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from twilio_connector.inbound import inbound_message, receive_sms, receive_status
 from twilio_connector.observability import logger, metrics, tracer
-from twilio_connector.triggers import load_triggers
+from twilio_connector.triggers import check_triggers
 from twilio_connector.webhook_api import params, resolve, twiml, webhook_resolver
 
-load_triggers()  # a malformed SMS_TRIGGERS fails the cold start, with its reason
+check_triggers()  # an unusable SMS_TRIGGERS is logged at cold start, with the trigger and reason
 app = webhook_resolver()
 
 

@@ -452,21 +452,38 @@ def test_unreadable_secret_is_a_server_error(inbound, handler, lambda_context, a
     assert answer["statusCode"] == 500 and answer["body"] == "AUTHENTICATION_CONNECTION_ERROR"
 
 
-def test_malformed_trigger_list_fails_the_cold_start(monkeypatch):
+def test_a_pattern_java_refuses_is_reported_at_cold_start_and_no_message_is_lost(
+    inbound, lambda_context, monkeypatch, all_logs
+):
     import importlib.util
 
     from local.lambda_loader import ROOT
-    from twilio_connector.triggers import TriggerConfigError, load_triggers
+    from tests.conftest import reset_layer_caches
 
-    monkeypatch.setenv("SMS_TRIGGERS", '[{"name": "x", "pattern": "(unclosed"}]')
-    load_triggers.cache_clear()
+    # Java refuses a Python-style named group: the cold start names the trigger and the reason
+    monkeypatch.setenv("SMS_TRIGGERS", json.dumps([{"name": "x", "pattern": "(?P<n>\\d+)"}]))
+    reset_layer_caches()
     spec = importlib.util.spec_from_file_location(
         "inbound_cold_start", ROOT / "functions" / "inbound_sms" / "app.py"
     )
     module = importlib.util.module_from_spec(spec)
-    with pytest.raises(TriggerConfigError, match=r"SMS_TRIGGERS\[0\] \(x\): invalid pattern"):
-        spec.loader.exec_module(module)
-    load_triggers.cache_clear()
+    spec.loader.exec_module(module)
+    logs = all_logs()
+    assert "SMS_TRIGGERS cannot be used" in logs
+    assert "SMS_TRIGGERS[0] (x): invalid pattern: Unknown inline modifier near index 2" in logs
+
+    # every message is then kept on the dead-letter queue and answered with the code
+    answer = module.lambda_handler(message("Order Number 7"), lambda_context)
+    assert answer["statusCode"] == 500 and answer["body"] == "TRIGGER_CONFIGURATION_ERROR"
+    assert inbound.events() == []
+    [kept] = inbound.dead_letters()
+    assert kept["detailType"] == "SMS_RECEIVED"
+    assert kept["message"]["body"] == "Order Number 7"
+    assert "Unknown inline modifier" in kept["reason"]
+
+    # the status callbacks do not need the triggers and keep working
+    status = {"MessageSid": MESSAGE_SID, "MessageStatus": "delivered", "AccountSid": "AC1"}
+    assert module.lambda_handler(signed("/status", status), lambda_context)["statusCode"] == 204
 
 
 # --- end to end over HTTP: the emulator's webhooks through the local API Gateway -----------------

@@ -46,7 +46,10 @@ def test_a_timed_out_trigger_does_not_block_the_others(all_logs, capsys):
         '{"name": "x"}',
         '[{"pattern": "x"}]',
         '[{"name": "x", "pattern": "(unclosed"}]',
-        '[{"name": "x", "pattern": ""}]',
+        '[{"name": "x", "pattern": "(?P<n>x)"}]',  # Python syntax Java refuses
+        '[{"name": "x", "pattern": "a{,3}"}]',
+        '[{"name": "x", "pattern": "(?<order_no>x)"}]',
+        json.dumps([{"name": "x", "pattern": "a" * 1001}]),
         '[{"name": "x", "pattern": "x", "echo": 42}]',
         '[{"name": "x", "pattern": "x", "shell": "rm -rf"}]',
         '[{"name": "x", "pattern": "a"}, {"name": "x", "pattern": "b"}]',

@@ -98,6 +98,11 @@ class TOO_MANY_REQUESTS(ConnectorError):
     """Twilio's 429 / 20429: the account's concurrency or rate limit was reached (added code)."""
 
 
+class TRIGGER_CONFIGURATION_ERROR(ConnectorError):
+    """SMS_TRIGGERS cannot be used (e.g. a pattern Java refuses): inbound messages are kept on the
+    dead-letter queue and answered 500 until it is fixed (added code)."""
+
+
 class UNKNOWN_ERROR(ConnectorError):
     """Unexpected runtime error."""
 

@@ -19,12 +19,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from twilio_connector import task_tokens
 from twilio_connector.aws import aws_client
 from twilio_connector.config import get_settings
-from twilio_connector.errors import ConnectorError, aws_failure
+from twilio_connector.errors import TRIGGER_CONFIGURATION_ERROR, ConnectorError, aws_failure
 from twilio_connector.observability import logger, metrics
 from twilio_connector.publishing import dead_letter, publish
 from twilio_connector.redaction import mask_phone
 from twilio_connector.rendering import render
-from twilio_connector.triggers import Match, load_triggers, match_all
+from twilio_connector.triggers import Match, TriggerConfigError, load_triggers, match_all
 
 SMS_RECEIVED = "SMS_RECEIVED"
 SMS_STATUS_CHANGED = "SMS_STATUS_CHANGED"
@@ -93,7 +93,13 @@ def _receive(message: dict[str, str]) -> str:
     from twilio.twiml.messaging_response import MessagingResponse
 
     settings = get_settings()
-    matches = match_all(load_triggers(), message["body"], settings.trigger_timeout_seconds)
+    try:
+        triggers = load_triggers()
+    except TriggerConfigError as exc:
+        # the message cannot be matched: keep it, and answer an error (Twilio's fallback URL)
+        dead_letter({"detailType": SMS_RECEIVED, "reason": str(exc), "message": message})
+        raise TRIGGER_CONFIGURATION_ERROR(str(exc)) from None
+    matches = match_all(triggers, message["body"], settings.trigger_timeout_seconds)
     metrics.add_metric(name="SmsReceived", unit=MetricUnit.Count, value=1)
     metrics.add_metric(
         name="SmsMatched" if matches else "SmsUnmatched", unit=MetricUnit.Count, value=1

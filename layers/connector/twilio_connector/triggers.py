@@ -1,8 +1,8 @@
 """Inbound triggers: ``{name, pattern, echo, echoError}``, matched with a time limit.
 
-Patterns are Java regular expressions (``(?<orderNumber>.+)`` named groups, possessive
-quantifiers, atomic groups, ``\\Q...\\E``), run by the ``regex`` module, whose per-call
-``timeout`` bounds a catastrophic pattern or message.
+Patterns are Java regular expressions with java.util.regex's syntax and semantics
+(:mod:`twilio_connector.java_regex` translates them), run by the ``regex`` module, whose
+per-call ``timeout`` bounds a catastrophic pattern or message.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import regex
 from aws_lambda_powertools.metrics import MetricUnit
 
+from twilio_connector.java_regex import JavaPatternError, compile_java
 from twilio_connector.observability import logger, metrics
 
 MAX_TRIGGERS = 50
@@ -40,11 +41,6 @@ class Trigger:
 class Match:
     trigger: Trigger
     groups: dict[str, str | None]
-
-
-def _java_to_python(pattern: str) -> str:
-    """``\\Q...\\E`` quoting, which Java has and ``regex`` has not; the rest is shared syntax."""
-    return regex.sub(r"\\Q(.*?)(?:\\E|$)", lambda m: regex.escape(m.group(1)), pattern)
 
 
 def parse_triggers(raw: str | None, single: dict[str, str | None]) -> tuple[Trigger, ...]:
@@ -73,14 +69,14 @@ def parse_triggers(raw: str | None, single: dict[str, str | None]) -> tuple[Trig
         name, pattern = item.get("name"), item.get("pattern")
         if not isinstance(name, str) or not name.strip():
             raise TriggerConfigError(f"{where} needs a name")
-        if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN_CHARS:
-            raise TriggerConfigError(f"{where} ({name}) needs a pattern of 1 to 1000 characters")
+        if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN_CHARS:
+            raise TriggerConfigError(f"{where} ({name}) needs a pattern of at most 1000 characters")
         for key in ("echo", "echoError"):
             if item.get(key) is not None and not isinstance(item[key], str):
                 raise TriggerConfigError(f"{where} ({name}): {key} must be a string")
         try:
-            compiled = regex.compile(_java_to_python(pattern), regex.VERSION0)
-        except regex.error as exc:
+            compiled = compile_java(pattern, MAX_MESSAGE_CHARS)
+        except JavaPatternError as exc:
             raise TriggerConfigError(f"{where} ({name}): invalid pattern: {exc}") from None
         triggers.append(Trigger(name, compiled, item.get("echo"), item.get("echoError")))
     if len({t.name for t in triggers}) != len(triggers):
@@ -100,6 +96,17 @@ def load_triggers() -> tuple[Trigger, ...]:
             "echoError": env.get("SMS_TRIGGER_ECHO_ERROR"),
         },
     )
+
+
+def check_triggers() -> None:
+    """Load the triggers at cold start. A list that cannot be used (a pattern Java refuses, bad
+    JSON) is logged there with the trigger and the reason; the function still starts, and each
+    inbound message is then kept on the dead-letter queue and answered with
+    TRIGGER_CONFIGURATION_ERROR (see inbound), so nothing is lost while it is fixed."""
+    try:
+        load_triggers()
+    except TriggerConfigError as exc:
+        logger.error("SMS_TRIGGERS cannot be used", extra={"reason": str(exc)})
 
 
 def match_all(triggers: tuple[Trigger, ...], text: str, timeout: float) -> list[Match]:
