@@ -150,6 +150,7 @@ class TwilioEmulator:
         self._lock = threading.Lock()
         self._in_flight = 0
         self.max_in_flight = 0  # the most API requests answered at once, since the last reset
+        self.connections = 0  # TCP connections accepted, since the last reset
         #: Final status of messages to a number, for status callbacks: to -> (status, error code).
         self.delivery_outcomes: dict[str, tuple[str, int | None]] = {}
         self.webhook_deliveries: list[dict[str, Any]] = []  # every webhook sent, and its answer
@@ -212,6 +213,7 @@ class TwilioEmulator:
             self.scheduled.clear()
             self.clock_offset = timedelta(0)
             self.max_in_flight = 0
+            self.connections = 0
 
     # --- the clock and the scheduler ------------------------------------------------------------
     def now(self) -> datetime:
@@ -738,6 +740,11 @@ class _Handler(BaseHTTPRequestHandler):
     @property
     def emulator(self) -> TwilioEmulator:
         return self.server.emulator  # type: ignore[attr-defined]
+
+    def setup(self) -> None:
+        super().setup()
+        with self.emulator._lock:
+            self.emulator.connections += 1
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the emulator logs nothing (request lines carry phone numbers)."""

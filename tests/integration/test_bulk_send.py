@@ -32,11 +32,11 @@ def test_many_recipients_are_sent_concurrently_in_input_order(
 def test_one_connection_per_sender_is_reused(aws, emulator, handler, lambda_context, monkeypatch):
     monkeypatch.setenv("SEND_CONCURRENCY", "4")
     reset_layer_caches()
-    from twilio_connector.twilio_api import get_client
-
+    emulator.faults.latency = 0.01
     handler({"smsTo": numbers(40), "smsBody": "pooled"}, lambda_context)
-    adapter = get_client().http_client.session.get_adapter(emulator.url)
-    assert adapter._pool_maxsize == 4
+    handler({"smsTo": numbers(40), "smsBody": "pooled again"}, lambda_context)
+    assert len(emulator.messages) == 80
+    assert emulator.connections <= 4  # kept alive across requests and invocations
 
 
 def test_a_result_too_large_for_a_state_is_compacted(

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
+import os
 import random
+import re
 import time
+from base64 import b64encode
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.utils import format_datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
-from twilio.http.http_client import TwilioHttpClient
+from twilio.http import HttpClient
 
 from twilio_connector.config import (
     DEFAULT_API_URL,
@@ -46,10 +52,18 @@ class OutcomeUnknown(Exception):
         self.error = error
 
 
-class ConnectorHttpClient(TwilioHttpClient):
-    """twilio's pooled ``requests`` client with (connect, read) timeouts and a base-URL override.
+class ConnectorHttpClient(HttpClient):
+    """twilio's HTTP client interface on one urllib3 connection pool, with (connect, read)
+    timeouts bounded by the invocation's deadline and a base-URL override.
 
-    Its request log lines are replaced: twilio's own would log query strings (phone numbers).
+    twilio's own ``TwilioHttpClient`` goes through a ``requests`` session, which costs as much
+    CPU per request as the rest of a send together, and it keeps each request's answer on the
+    shared client (``_test_only_last_response``), which concurrent senders overwrite. This one
+    does what ``requests`` did for us and nothing more: the pool (one keep-alive connection per
+    concurrent sender), certifi's CA bundle (or ``REQUESTS_CA_BUNDLE``), an ``HTTPS_PROXY`` /
+    ``NO_PROXY`` from the environment (read once), no retries, and its errors raised as the
+    ``requests`` exceptions that :func:`twilio_connector.errors.to_connector_error` knows.
+    Its request log lines replace twilio's, which would log query strings (phone numbers).
     """
 
     def __init__(
@@ -60,19 +74,11 @@ class ConnectorHttpClient(TwilioHttpClient):
         pool_size: int,
         credentials: Credentials | None = None,
     ) -> None:
-        from requests.adapters import HTTPAdapter
-
-        super().__init__(pool_connections=True)
+        super().__init__(logging.getLogger("twilio.http_client"), is_async=False)
         self.timeout = (connect_timeout, read_timeout)  # type: ignore[assignment]
         self.api_url = api_url
         self.credentials = credentials
-        # One keep-alive connection per concurrent sender (twilio's default pool holds
-        # cpu_count + 4, and a bulk send would open a new TLS connection for each request).
-        # urllib3's pool is thread-safe; the session is shared by the senders.
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
-        assert self.session is not None
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        self.pool = _pool(api_url or DEFAULT_API_URL, pool_size)
 
     def request(
         self,
@@ -109,12 +115,42 @@ class ConnectorHttpClient(TwilioHttpClient):
         auth: tuple[str, str] | None,
         allow_redirects: bool,
     ) -> Response:
+        import urllib3
+        from twilio.http.response import Response
+
         left = time_left()
         if left < MIN_CALL_SECONDS:
             raise GATEWAY_TIMEOUT("The function's time ran out before Twilio could be called")
+        method = method.upper()
+        self.log_request({"method": method, "url": url})
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
+        headers = {**_DEFAULT_HEADERS, **(headers or {})}
+        if auth:
+            headers["Authorization"] = _basic_auth(*auth)
+        body: str | None = None
+        if data:  # as requests: no body for no data
+            if headers.get("Content-Type", "").endswith("json"):  # application/(scim+)json
+                body = json.dumps(data)
+            else:
+                body = urlencode(data, doseq=True)
         connect, read = self.timeout  # type: ignore[misc]
-        bounded = _Timeouts((min(connect, left), min(read, left)))
-        return super().request(method, url, params, data, headers, auth, bounded, allow_redirects)
+        try:
+            answer = self.pool.request(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=min(connect, left), read=min(read, left)),
+                retries=False,
+                redirect=allow_redirects,
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _as_requests_error(exc) from exc
+        self.log_response(answer.status, answer)
+        charset = _CHARSET.search(answer.headers.get("Content-Type", ""))
+        text = answer.data.decode(charset.group(1) if charset else "utf-8", "replace")
+        return Response(answer.status, text, answer.headers)
 
     def log_request(self, kwargs: dict[str, Any]) -> None:
         logger.debug("Twilio request", extra={"method": kwargs["method"], "path": _path(kwargs)})
@@ -123,11 +159,58 @@ class ConnectorHttpClient(TwilioHttpClient):
         logger.debug("Twilio response", extra={"status": status_code})
 
 
-class _Timeouts(tuple):
-    """(connect, read) for requests; comparable to a number, as twilio checks ``timeout <= 0``."""
+#: What requests sent with every request (urllib3 adds Host and Content-Length).
+_DEFAULT_HEADERS = {"Accept-Encoding": "gzip, deflate", "Connection": "keep-alive"}
+_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 
-    def __le__(self, other: object) -> bool:
-        return min(self) <= other  # type: ignore[operator]
+
+@lru_cache(maxsize=8)
+def _basic_auth(username: str, password: str) -> str:
+    """The Authorization header requests builds for ``auth=(username, password)``."""
+    return "Basic " + b64encode(f"{username}:{password}".encode("latin1")).decode("ascii")
+
+
+def _pool(url: str, size: int) -> Any:
+    """A urllib3 pool manager for ``url``'s host: TLS verified against certifi's bundle (or
+    ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``), through the environment's proxy for that URL
+    if it names one, as requests would do."""
+    import certifi
+    import urllib3
+    from requests.utils import get_auth_from_url, get_environ_proxies, select_proxy
+
+    options: dict[str, Any] = {
+        "num_pools": 2,
+        "maxsize": size,  # one keep-alive connection per concurrent sender
+        "cert_reqs": "CERT_REQUIRED",
+        "ca_certs": os.environ.get("REQUESTS_CA_BUNDLE")
+        or os.environ.get("CURL_CA_BUNDLE")
+        or certifi.where(),
+    }
+    proxy = select_proxy(url, get_environ_proxies(url))
+    if not proxy:
+        return urllib3.PoolManager(**options)
+    username, password = get_auth_from_url(proxy)
+    if username:
+        options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=f"{username}:{password}")
+    return urllib3.ProxyManager(proxy, **options)
+
+
+def _as_requests_error(exc: BaseException) -> Exception:
+    """urllib3's error as the requests exception its HTTPAdapter would raise."""
+    import requests
+    from urllib3 import exceptions
+
+    if isinstance(exc, exceptions.NewConnectionError):  # refused, or no such host
+        return requests.ConnectionError(exc)
+    if isinstance(exc, exceptions.ConnectTimeoutError):
+        return requests.ConnectTimeout(exc)
+    if isinstance(exc, exceptions.ReadTimeoutError):
+        return requests.ReadTimeout(exc)
+    if isinstance(exc, exceptions.ProxyError):
+        return requests.exceptions.ProxyError(exc)
+    if isinstance(exc, exceptions.SSLError):
+        return requests.exceptions.SSLError(exc)
+    return requests.ConnectionError(exc)  # a dropped connection, a protocol error
 
 
 def _path(kwargs: dict[str, Any]) -> str:
