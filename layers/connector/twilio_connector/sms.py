@@ -202,9 +202,12 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
             continue
         messages.append(outcome)
         sent.append((index, to, outcome))
-        logger.info(
+        # per recipient only at DEBUG: a line costs ~0.15 ms of CPU, and a thousand of them
+        # are a tenth of a 1,000-recipient send (make bench)
+        logger.debug(
             "SMS sent", extra={"to": mask_phone(to), "sid": outcome.get("sid"), "index": index}
         )
+    logger.info("SEND_SMS done", extra={"sentCount": len(sent), "failedCount": len(failed)})
 
     metrics.add_metric(name="SmsSent", unit=MetricUnit.Count, value=len(sent))
     if failed:
