@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -40,6 +43,8 @@ SECRET = {
     "TWILIO_TOKEN": TEST_AUTH_TOKEN,
     "TWILIO_FROM": MAGIC_FROM,
 }
+HOST_ARCH = {"aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
 #: issue 19's targets; "bulk vs raw floor" holds for every size measured.
 TARGETS = {
     "bulk vs sequential": 45.0,
@@ -205,11 +210,15 @@ def raw_floor(twilio: str, recipients: list[str], concurrency: int) -> float:
 
 
 # --- 2. cold start -------------------------------------------------------------------------------
+FROM_SOURCES = """sys.path.insert(0, {root!r})
+from local.lambda_loader import load_function
+handler = load_function("send_sms").lambda_handler"""
+FROM_BUILD = """sys.path[:0] = [{function!r}, {layer!r}]
+from app import lambda_handler as handler"""
+
 CONNECTOR_COLD = """
 import resource, sys, time
-sys.path.insert(0, {root!r})
-from local.lambda_loader import load_function
-handler = load_function("send_sms").lambda_handler
+{load}
 class Context:
     function_name = "bench"; memory_limit_in_mb = 256; aws_request_id = "cold"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
@@ -221,6 +230,7 @@ print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr
 
 IMPORT_ONLY_COLD = """
 import resource, sys
+sys.path[:0] = {path!r}
 import boto3
 import babel.numbers
 import twilio.rest
@@ -237,9 +247,13 @@ print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr
 """
 
 
-def cold(code: str, env: dict[str, str], python: str = sys.executable) -> tuple[float, float]:
+def cold(
+    code: str, env: dict[str, str], python: str = sys.executable, flags: Iterable[str] = ()
+) -> tuple[float, float]:
     started = time.perf_counter()
-    run = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [python, *flags, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
     seconds = time.perf_counter() - started
     if run.returncode:
         raise RuntimeError(run.stderr[-2000:])
@@ -247,6 +261,34 @@ def cold(code: str, env: dict[str, str], python: str = sys.executable) -> tuple[
         int(line.split()[1]) for line in run.stderr.splitlines() if line.startswith("RSS")
     )
     return seconds, rss_kb / 1024
+
+
+def built_cold(
+    build: Path, env: dict[str, str], python: str, runs: int, baseline: Callable[..., str]
+) -> dict[str, list[float]]:
+    """Cold starts from ``make build-host``'s artifact as Lambda loads it (``python -I -S -B``:
+    the function and the layer alone, nothing written): the connector with the bytecode ``make
+    build`` ships, the import-only baseline from the same layer, and the connector from a copy
+    without bytecode (what ``sam build`` alone ships: every module compiled at each start)."""
+    layer, function = build / "ConnectorLayer" / "python", build / "SendSmsFunction"
+    if not layer.is_dir():
+        print(f"   no build in {build} (make build-host): built-artifact cold starts skipped")
+        return {}
+    flags = ["-I", "-S", "-B"]
+    code = CONNECTOR_COLD.format(load=FROM_BUILD.format(function=str(function), layer=str(layer)))
+    with tempfile.TemporaryDirectory() as bare:
+        no_pyc = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(layer, Path(bare) / "layer", ignore=no_pyc)
+        shutil.copytree(function, Path(bare) / "function", ignore=no_pyc)
+        sources_only = CONNECTOR_COLD.format(
+            load=FROM_BUILD.format(function=f"{bare}/function", layer=f"{bare}/layer")
+        )
+        found: dict[str, list[float]] = {"connector": [], "import-only": [], "no bytecode": []}
+        for _ in range(runs):
+            found["connector"].append(cold(code, env, python, flags)[0])
+            found["import-only"].append(cold(baseline(path=[str(layer)]), env, python, flags)[0])
+            found["no bytecode"].append(cold(sources_only, env, python, flags)[0])
+    return found
 
 
 # --- 3. inbound warm path ------------------------------------------------------------------------
@@ -367,6 +409,11 @@ def main() -> int:
         default=str(ROOT / ".venv-lambda" / "bin" / "python"),
         help="an interpreter with only the layer's requirements, as in Lambda (cold starts)",
     )
+    parser.add_argument(
+        "--build-dir",
+        default=str(ROOT / ".aws-sam" / f"build-{HOST_ARCH}"),
+        help="make build-host's output, for cold starts from the built artifact",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     concurrency = int(os.environ.get("BENCH_CONCURRENCY", "50"))
@@ -422,14 +469,16 @@ def main() -> int:
         print("2. cold start ...", flush=True)
         child_env = {**os.environ, **env, "PYTHONPATH": f"{LAYER}:{ROOT}"}
         child_env.pop("IDEMPOTENCY_TABLE", None)
-        connector_code = CONNECTOR_COLD.format(root=str(ROOT))
-        baseline_code = IMPORT_ONLY_COLD.format(
+        connector_code = CONNECTOR_COLD.format(load=FROM_SOURCES.format(root=str(ROOT)))
+        baseline = functools.partial(
+            IMPORT_ONLY_COLD.format,
             secret=SECRET_ID,
             twilio=twilio,
             account=TEST_ACCOUNT_SID,
             token=TEST_AUTH_TOKEN,
             sender=MAGIC_FROM,
         )
+        baseline_code = baseline(path=[])
         runs: dict[str, list[tuple[float, float]]] = {"connector": [], "import-only": []}
         for _ in range(args.cold_runs):  # interleaved, so both meet the same machine state
             runs["connector"].append(cold(connector_code, child_env, args.lambda_python))
@@ -450,6 +499,10 @@ def main() -> int:
             cold(rss_line, child_env, args.lambda_python)[0] for _ in range(3)
         )
 
+        built = built_cold(
+            Path(args.build_dir), child_env, args.lambda_python, args.cold_runs, baseline
+        )
+
         print("3. inbound warm path ...", flush=True)
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
         latencies = inbound(args.inbound_requests)
@@ -468,11 +521,13 @@ def main() -> int:
         f"{'(runs)':>11}  {'peak memory':>11}  per recipient"
     )
     ratios: dict[str, float] = {}
+    spreads = {"cold start vs import-only": spread(cold_ratios)}
     for size, pairs in runs_by_size.items():
         connector = statistics.median(c for c, _ in pairs)
         floor = statistics.median(f for _, f in pairs)
         each = [f / c for c, f in pairs]
         ratios[f"bulk {size:,} vs raw floor"] = statistics.median(each)
+        spreads[f"bulk {size:,} vs raw floor"] = spread(each)
         print(
             f"{size:>10,}  {connector:>8.2f} s  {floor:>8.2f} s  {statistics.median(each):>10.2f}x"
             f"  {spread(each):>11}  {memory[size]:>8.1f} MB  "
@@ -485,6 +540,15 @@ def main() -> int:
     ratios["bulk (ledger) vs raw floor"] = ledger_floor / ledger
     ratios["cold start vs import-only"] = cold_connector / cold_baseline
     ratios["peak RSS vs import-only"] = rss_connector / rss_baseline
+    if built:
+        built_ratios = [
+            c / b for c, b in zip(built["connector"], built["import-only"], strict=True)
+        ]
+        spreads["built: cold start vs import-only"] = spread(built_ratios)
+        ratios["built: cold start vs import-only"] = statistics.median(built_ratios)
+        ratios["built: no bytecode vs bytecode"] = statistics.median(
+            n / c for n, c in zip(built["no bytecode"], built["connector"], strict=True)
+        )
     ratios["inbound req/s"] = per_second
     ratios["slowest template render ms"] = max(renders) * 1000
     rows = [
@@ -513,6 +577,10 @@ def main() -> int:
             f"{cold_baseline * 1000:.0f} ms",
             f"peak RSS {rss_baseline:.0f} MB",
         ),
+        *(
+            (f"cold start from the build: {what}", f"{statistics.median(times) * 1000:.0f} ms", "")
+            for what, times in built.items()
+        ),
         ("  (python interpreter alone)", f"{interpreter * 1000:.0f} ms", ""),
         (
             "  (import aws_xray_sdk.core, Tracing Active)",
@@ -539,21 +607,16 @@ def main() -> int:
     print()
     for name, first, second in rows:
         print(f"{name:<{width}}  {first:>12}  {second}")
-    spreads = {"cold start vs import-only": spread(cold_ratios)}
-    spreads.update(
-        {
-            f"bulk {size:,} vs raw floor": spread([f / c for c, f in pairs])
-            for size, pairs in runs_by_size.items()
-        }
-    )
     print(f"\n{'ratio / figure':<32} {'measured':>10}   {'runs':<11} {'target':<8}")
     for name, value in ratios.items():
         sized = name.startswith("bulk ") and name.endswith(" vs raw floor") and "(" not in name
-        target = TARGETS["bulk vs raw floor"] if sized else TARGETS.get(name)
+        target = (
+            TARGETS["bulk vs raw floor"] if sized else TARGETS.get(name.removeprefix("built: "))
+        )
         if target is None:
             verdict, shown = "", ""
         else:
-            lower_is_better = name in ("cold start vs import-only", "slowest template render ms")
+            lower_is_better = "cold" in name or name == "slowest template render ms"
             ok = value <= target if lower_is_better else value >= target
             verdict = "met" if ok else "MISSED"
             shown = f"{'<=' if lower_is_better else '>='} {target:g}"

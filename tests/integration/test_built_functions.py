@@ -9,6 +9,7 @@ build is a failure there; a bare ``pytest`` without a build skips these tests an
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -156,6 +157,25 @@ def test_the_deployed_build_holds_the_same_distributions_as_the_tested_one(build
     for logical_id in function_names():
         built = {p.name for p in (ROOT / ".aws-sam" / "build" / logical_id).iterdir()}
         assert "app.py" in built
+
+
+@pytest.mark.parametrize("build", ["deployed", "tested"])
+def test_the_build_ships_bytecode_lambda_need_not_compile(build_dir, build):
+    """Lambda cannot write ``__pycache__``: without bytecode in the artifact every cold start
+    compiles every module. ``make build`` adds it, unchecked (valid whatever the timestamps)."""
+    root = ROOT / ".aws-sam" / "build" if build == "deployed" else build_dir
+    layer = root / "ConnectorLayer" / "python"
+    sources = [
+        *(layer / "twilio_connector").glob("*.py"),
+        layer / "boto3" / "session.py",
+        layer / "twilio" / "rest" / "api" / "v2010" / "account" / "message" / "__init__.py",
+        root / "SendSmsFunction" / "app.py",
+    ]
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        assert cached.is_file(), f"no bytecode for {source.relative_to(root)}"
+        flags = int.from_bytes(cached.read_bytes()[4:8], "little")
+        assert flags == 0b01, f"{cached.name}: not unchecked-hash bytecode"  # PEP 552
 
 
 def test_make_invoke_reads_the_event_from_standard_input(build_dir):
