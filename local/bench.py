@@ -299,7 +299,9 @@ class StubBus:
         return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"} for _ in Entries]}
 
 
-def inbound(requests: int) -> list[float]:
+def inbound(requests: int) -> tuple[list[float], float]:
+    """Each request's wall time, and the CPU seconds all of them used (on a shared machine the
+    wall time counts other processes' turns on the core; the CPU time does not)."""
     os.environ.pop("IDEMPOTENCY_TABLE", None)
     os.environ["SMS_TRIGGERS"] = json.dumps(
         [
@@ -322,13 +324,15 @@ def inbound(requests: int) -> list[float]:
         with quiet():
             answer = handler(event, Context())
             assert "Your reference number is 12345" in answer["body"], answer
+            cpu = time.thread_time()
             for _ in range(requests):
                 started = time.perf_counter()
                 handler(event, Context())
                 latencies.append(time.perf_counter() - started)
+            cpu = time.thread_time() - cpu
     finally:
         publishing.aws_client = original
-    return latencies
+    return latencies, cpu
 
 
 # --- 4. templates --------------------------------------------------------------------------------
@@ -505,12 +509,13 @@ def main() -> int:
 
         print("3. inbound warm path ...", flush=True)
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
-        latencies = inbound(args.inbound_requests)
+        latencies, inbound_cpu = inbound(args.inbound_requests)
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
         print("4. templates ...", flush=True)
         renders = template_renders()
         engine_import, first_render = engine_cold(args.lambda_python)
         per_second = len(latencies) / sum(latencies)
+        per_cpu_second = len(latencies) / inbound_cpu
         p50 = statistics.median(latencies) * 1000
         p99 = statistics.quantiles(latencies, n=100)[98] * 1000
 
@@ -549,7 +554,7 @@ def main() -> int:
         ratios["built: no bytecode vs bytecode"] = statistics.median(
             n / c for n, c in zip(built["no bytecode"], built["connector"], strict=True)
         )
-    ratios["inbound req/s"] = per_second
+    ratios["inbound req/s"] = per_cpu_second
     ratios["slowest template render ms"] = max(renders) * 1000
     rows = [
         (
@@ -589,8 +594,8 @@ def main() -> int:
         ),
         (
             "inbound warm path, one core",
-            f"{per_second:,.0f} req/s",
-            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms",
+            f"{per_cpu_second:,.0f} req/s",
+            f"per CPU second; wall: {per_second:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms",
         ),
         (
             f"template warm render, {len(renders)} realistic SMS templates",
