@@ -210,6 +210,12 @@ def raw_floor(twilio: str, recipients: list[str], concurrency: int) -> float:
 
 
 # --- 2. cold start -------------------------------------------------------------------------------
+#: The child's own peak RSS in kB (VmHWM: ru_maxrss would count the bench process's, which a
+#: child inherits at fork).
+PEAK_RSS = (
+    "print('RSS', next(l.split()[1] for l in open('/proc/self/status') "
+    "if l.startswith('VmHWM')), file=sys.stderr)"
+)
 FROM_SOURCES = """sys.path.insert(0, {root!r})
 from local.lambda_loader import load_function
 handler = load_function("send_sms").lambda_handler"""
@@ -225,7 +231,7 @@ class Context:
     def get_remaining_time_in_millis(self): return 30000
 result = handler({{"smsTo": "+14155550100", "smsBody": "Hello ${{n}}", "metadata": {{"n": 1}}}}, Context())
 assert result["messages"][0]["sid"].startswith("SM")
-print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+{peak}
 """
 
 IMPORT_ONLY_COLD = """
@@ -243,7 +249,7 @@ client = twilio.rest.Client({account!r}, {token!r}, http_client=ToEmulator())
 body = "Hello " + babel.numbers.format_decimal(1, locale="en_US")
 message = client.messages.create(to="+14155550100", from_={sender!r}, body=body)
 assert message.sid.startswith("SM")
-print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+{peak}
 """
 
 
@@ -275,13 +281,16 @@ def built_cold(
         print(f"   no build in {build} (make build-host): built-artifact cold starts skipped")
         return {}
     flags = ["-I", "-S", "-B"]
-    code = CONNECTOR_COLD.format(load=FROM_BUILD.format(function=str(function), layer=str(layer)))
+    code = CONNECTOR_COLD.format(
+        load=FROM_BUILD.format(function=str(function), layer=str(layer)), peak=PEAK_RSS
+    )
     with tempfile.TemporaryDirectory() as bare:
         no_pyc = shutil.ignore_patterns("__pycache__")
         shutil.copytree(layer, Path(bare) / "layer", ignore=no_pyc)
         shutil.copytree(function, Path(bare) / "function", ignore=no_pyc)
         sources_only = CONNECTOR_COLD.format(
-            load=FROM_BUILD.format(function=f"{bare}/function", layer=f"{bare}/layer")
+            load=FROM_BUILD.format(function=f"{bare}/function", layer=f"{bare}/layer"),
+            peak=PEAK_RSS,
         )
         found: dict[str, list[float]] = {"connector": [], "import-only": [], "no bytecode": []}
         for _ in range(runs):
@@ -473,7 +482,9 @@ def main() -> int:
         print("2. cold start ...", flush=True)
         child_env = {**os.environ, **env, "PYTHONPATH": f"{LAYER}:{ROOT}"}
         child_env.pop("IDEMPOTENCY_TABLE", None)
-        connector_code = CONNECTOR_COLD.format(load=FROM_SOURCES.format(root=str(ROOT)))
+        connector_code = CONNECTOR_COLD.format(
+            load=FROM_SOURCES.format(root=str(ROOT)), peak=PEAK_RSS
+        )
         baseline = functools.partial(
             IMPORT_ONLY_COLD.format,
             secret=SECRET_ID,
@@ -481,6 +492,7 @@ def main() -> int:
             account=TEST_ACCOUNT_SID,
             token=TEST_AUTH_TOKEN,
             sender=MAGIC_FROM,
+            peak=PEAK_RSS,
         )
         baseline_code = baseline(path=[])
         runs: dict[str, list[tuple[float, float]]] = {"connector": [], "import-only": []}
@@ -494,7 +506,7 @@ def main() -> int:
         cold_baseline = statistics.median(r[0] for r in runs["import-only"])
         rss_connector = max(r[1] for r in runs["connector"])
         rss_baseline = max(r[1] for r in runs["import-only"])
-        rss_line = "import resource, sys; print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+        rss_line = "import sys; " + PEAK_RSS
         xray = statistics.median(
             cold("import aws_xray_sdk.core; " + rss_line, child_env, args.lambda_python)[0]
             for _ in range(3)
