@@ -97,7 +97,7 @@ $(LAMBDA_VENV)/.installed: layers/connector/requirements.txt
 	$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r layers/connector/requirements.txt
 	@touch $@
 
-bench: $(STAMP) $(LAMBDA_VENV)/.installed
+bench: $(STAMP) $(LAMBDA_VENV)/.installed build-host
 	$(BIN)/python -m local.bench --lambda-python $(LAMBDA_VENV)/bin/python
 
 fuzz: $(STAMP)
