@@ -6,9 +6,8 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from twilio_connector.errors import (
     AUTHENTICATION_CONNECTION_ERROR,
@@ -25,8 +24,8 @@ MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 DEFAULT_API_URL = "https://api.twilio.com"
 
 
-@dataclass(frozen=True)
-class Settings:
+# NamedTuples rather than frozen dataclasses: as immutable, and a tenth of the import time.
+class Settings(NamedTuple):
     """The functions' environment, read once per execution environment."""
 
     secret_id: str
@@ -117,8 +116,7 @@ def template_settings() -> tuple[str, str]:
     return settings.template_locale, settings.template_time_zone
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     """The secret's JSON object (keys in the contract)."""
 
     account_sid: str

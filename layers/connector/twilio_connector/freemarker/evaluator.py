@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, DecimalException, localcontext
 from typing import Any
 
@@ -66,11 +65,13 @@ class _Return(Exception):
         self.value = value
 
 
-@dataclass
 class Loop:
-    var: str
-    index: int
-    size: int
+    """The state of a ``<#list>`` loop, for ``?index``, ``?has_next`` and the like."""
+
+    __slots__ = ("index", "size", "var")
+
+    def __init__(self, var: str, index: int, size: int) -> None:
+        self.var, self.index, self.size = var, index, size
 
     @property
     def has_next(self) -> bool:

@@ -4,7 +4,7 @@ expressions into tokens."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from twilio_connector.freemarker.errors import FtlSyntaxError
 
@@ -23,25 +23,32 @@ _ENTITIES = {"&gt;": ">", "&lt;": "<", "&gt;=": ">=", "&lt;=": "<=", "&amp;&amp;
 OPEN = {"(": ")", "[": "]", "{": "}"}
 
 
-@dataclass
-class Token:
+class Token(NamedTuple):
     kind: str  # number, string, op, name
     text: str
     pos: int
 
 
-@dataclass
 class Piece:
     """A top-level piece: ``text``, ``interp`` (``${``), ``numinterp`` (``#{``), ``tag``
-    (``<#name``), ``end`` (``</#name>``), ``call`` (``<@``), ``endcall`` (``</@``), ``comment``."""
+    (``<#name``), ``end`` (``</#name>``), ``call`` (``<@``), ``endcall`` (``</@``), ``comment``.
+    A plain class, as the tree's nodes are (see tree.py)."""
 
-    kind: str
-    pos: int
-    end: int
-    text: str = ""
-    name: str = ""
-    tokens: list[Token] = field(default_factory=list)
-    self_closing: bool = False
+    __slots__ = ("end", "kind", "name", "pos", "self_closing", "text", "tokens")
+
+    def __init__(
+        self,
+        kind: str,
+        pos: int,
+        end: int,
+        text: str = "",
+        name: str = "",
+        tokens: list[Token] | None = None,
+        self_closing: bool = False,
+    ) -> None:
+        self.kind, self.pos, self.end, self.text, self.name = kind, pos, end, text, name
+        self.tokens = [] if tokens is None else tokens
+        self.self_closing = self_closing
 
 
 def tokenize(source: str, start: int, terminator: str) -> tuple[list[Token], int]:

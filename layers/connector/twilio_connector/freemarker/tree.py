@@ -1,262 +1,486 @@
-"""The syntax tree: expression nodes (``Expr``) and template elements (``Element``)."""
+"""The syntax tree: expression nodes (``Expr``) and template elements (``Element``).
+
+Plain classes with ``__slots__`` rather than dataclasses: creating 42 dataclasses was two thirds
+of the engine's import time, and the engine is imported on every cold start that renders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(eq=False)
-class Expr:
-    pos: int
+class Node:
+    """A tree node: its fields are the ``__slots__`` of its class and of the classes above it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        names = [
+            name
+            for cls in reversed(type(self).__mro__)
+            for name in cls.__dict__.get("__slots__", ())
+        ]
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{type(self).__name__}({fields})"
 
 
-@dataclass(eq=False)
+class Expr(Node):
+    __slots__ = ("pos",)
+
+    def __init__(self, pos: int) -> None:
+        self.pos = pos
+
+
 class Literal(Expr):
-    value: Any
+    __slots__ = ("value",)
+
+    def __init__(self, pos: int, value: Any) -> None:
+        self.pos = pos
+        self.value = value
 
 
-@dataclass(eq=False)
 class StringTemplate(Expr):
-    parts: list[Any]  # str or Expr
+    # parts: str or Expr
+    __slots__ = ("parts",)
+
+    def __init__(self, pos: int, parts: list[Any]) -> None:
+        self.pos = pos
+        self.parts = parts
 
 
-@dataclass(eq=False)
 class Variable(Expr):
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, pos: int, name: str) -> None:
+        self.pos = pos
+        self.name = name
 
 
-@dataclass(eq=False)
 class Special(Expr):
-    name: str  # .now, .locale, ...
+    # name: .now, .locale, ...
+    __slots__ = ("name",)
+
+    def __init__(self, pos: int, name: str) -> None:
+        self.pos = pos
+        self.name = name
 
 
-@dataclass(eq=False)
 class Dot(Expr):
-    target: Expr
-    name: str
+    __slots__ = ("name", "target")
+
+    def __init__(self, pos: int, target: Expr, name: str) -> None:
+        self.pos = pos
+        self.target = target
+        self.name = name
 
 
-@dataclass(eq=False)
 class Index(Expr):
-    target: Expr
-    key: Expr
+    __slots__ = ("key", "target")
+
+    def __init__(self, pos: int, target: Expr, key: Expr) -> None:
+        self.pos = pos
+        self.target = target
+        self.key = key
 
 
-@dataclass(eq=False)
 class CallExpr(Expr):
-    target: Expr
-    args: list[Expr]
+    __slots__ = ("args", "target")
+
+    def __init__(self, pos: int, target: Expr, args: list[Expr]) -> None:
+        self.pos = pos
+        self.target = target
+        self.args = args
 
 
-@dataclass(eq=False)
 class BuiltIn(Expr):
-    target: Expr
-    name: str
-    args: list[Expr] | None = None
+    __slots__ = ("args", "name", "target")
+
+    def __init__(self, pos: int, target: Expr, name: str, args: list[Expr] | None = None) -> None:
+        self.pos = pos
+        self.target = target
+        self.name = name
+        self.args = args
 
 
-@dataclass(eq=False)
 class Default(Expr):
-    target: Expr
-    fallback: Expr | None
+    __slots__ = ("fallback", "target")
+
+    def __init__(self, pos: int, target: Expr, fallback: Expr | None) -> None:
+        self.pos = pos
+        self.target = target
+        self.fallback = fallback
 
 
-@dataclass(eq=False)
 class Exists(Expr):
-    target: Expr
+    __slots__ = ("target",)
+
+    def __init__(self, pos: int, target: Expr) -> None:
+        self.pos = pos
+        self.target = target
 
 
-@dataclass(eq=False)
 class Paren(Expr):
-    inner: Expr
+    __slots__ = ("inner",)
+
+    def __init__(self, pos: int, inner: Expr) -> None:
+        self.pos = pos
+        self.inner = inner
 
 
-@dataclass(eq=False)
 class Unary(Expr):
-    op: str
-    operand: Expr
+    __slots__ = ("op", "operand")
+
+    def __init__(self, pos: int, op: str, operand: Expr) -> None:
+        self.pos = pos
+        self.op = op
+        self.operand = operand
 
 
-@dataclass(eq=False)
 class Binary(Expr):
-    op: str
-    left: Expr
-    right: Expr
+    __slots__ = ("left", "op", "right")
+
+    def __init__(self, pos: int, op: str, left: Expr, right: Expr) -> None:
+        self.pos = pos
+        self.op = op
+        self.left = left
+        self.right = right
 
 
-@dataclass(eq=False)
 class RangeExpr(Expr):
-    start: Expr
-    stop: Expr | None
-    kind: str  # "..", "..<", "..*"
+    # kind: "..", "..<", "..*"
+    __slots__ = ("kind", "start", "stop")
+
+    def __init__(self, pos: int, start: Expr, stop: Expr | None, kind: str) -> None:
+        self.pos = pos
+        self.start = start
+        self.stop = stop
+        self.kind = kind
 
 
-@dataclass(eq=False)
 class ListLiteral(Expr):
-    items: list[Expr]
+    __slots__ = ("items",)
+
+    def __init__(self, pos: int, items: list[Expr]) -> None:
+        self.pos = pos
+        self.items = items
 
 
-@dataclass(eq=False)
 class HashLiteral(Expr):
-    pairs: list[tuple[Expr, Expr]]
+    __slots__ = ("pairs",)
+
+    def __init__(self, pos: int, pairs: list[tuple[Expr, Expr]]) -> None:
+        self.pos = pos
+        self.pairs = pairs
 
 
-@dataclass(eq=False)
 class Lambda(Expr):
-    param: str
-    body: Expr
+    __slots__ = ("body", "param")
+
+    def __init__(self, pos: int, param: str, body: Expr) -> None:
+        self.pos = pos
+        self.param = param
+        self.body = body
 
 
 # --- elements ------------------------------------------------------------------------------------
-@dataclass(eq=False)
-class Element:
-    pos: int
-    end: int
+class Element(Node):
+    __slots__ = ("end", "pos")
+
+    def __init__(self, pos: int, end: int) -> None:
+        self.pos = pos
+        self.end = end
 
     def kids(self) -> list[Element]:
         return []
 
 
-@dataclass(eq=False)
 class Block(Element):
     """Elements in sequence (the body of a directive, a branch)."""
 
-    body: list[Element] = field(default_factory=list)
+    __slots__ = ("body",)
+
+    def __init__(self, pos: int, end: int, body: list[Element] | None = None) -> None:
+        self.pos = pos
+        self.end = end
+        self.body = [] if body is None else body
 
     def kids(self) -> list[Element]:
         return self.body
 
 
-@dataclass(eq=False)
 class Text(Element):
-    text: str = ""
+    __slots__ = ("text",)
+
+    def __init__(self, pos: int, end: int, text: str = "") -> None:
+        self.pos = pos
+        self.end = end
+        self.text = text
 
 
-@dataclass(eq=False)
 class Comment(Element):
-    pass
+    __slots__ = ()
 
 
-@dataclass(eq=False)
 class Interpolation(Element):
-    expr: Expr | None = None
+    __slots__ = ("expr",)
+
+    def __init__(self, pos: int, end: int, expr: Expr | None = None) -> None:
+        self.pos = pos
+        self.end = end
+        self.expr = expr
 
 
-@dataclass(eq=False)
 class NumericInterpolation(Element):
-    expr: Expr | None = None
-    min_fraction: int | None = None
-    max_fraction: int | None = None
+    __slots__ = ("expr", "max_fraction", "min_fraction")
+
+    def __init__(
+        self,
+        pos: int,
+        end: int,
+        expr: Expr | None = None,
+        min_fraction: int | None = None,
+        max_fraction: int | None = None,
+    ) -> None:
+        self.pos = pos
+        self.end = end
+        self.expr = expr
+        self.min_fraction = min_fraction
+        self.max_fraction = max_fraction
 
 
-@dataclass(eq=False)
 class Branch(Block):
-    condition: Expr | None = None  # None: <#else>
+    # condition: None: <#else>
+    __slots__ = ("condition",)
+
+    def __init__(
+        self, pos: int, end: int, body: list[Element] | None = None, condition: Expr | None = None
+    ) -> None:
+        self.pos = pos
+        self.end = end
+        self.body = [] if body is None else body
+        self.condition = condition
 
 
-@dataclass(eq=False)
 class If(Block):
-    pass  # body: Branch elements
+    # body: Branch elements
+    __slots__ = ()
 
 
-@dataclass(eq=False)
 class ListDirective(Block):
-    source: Expr | None = None
-    var: str | None = None  # None: the <#items> form
-    value_var: str | None = None
-    else_branch: Block | None = None
+    # var: None: the <#items> form
+    __slots__ = ("else_branch", "source", "value_var", "var")
+
+    def __init__(
+        self,
+        pos: int,
+        end: int,
+        body: list[Element] | None = None,
+        source: Expr | None = None,
+        var: str | None = None,
+        value_var: str | None = None,
+        else_branch: Block | None = None,
+    ) -> None:
+        self.pos = pos
+        self.end = end
+        self.body = [] if body is None else body
+        self.source = source
+        self.var = var
+        self.value_var = value_var
+        self.else_branch = else_branch
 
     def kids(self) -> list[Element]:
         return self.body + ([self.else_branch] if self.else_branch else [])
 
 
-@dataclass(eq=False)
 class Items(Block):
-    var: str = ""
-    value_var: str | None = None
+    __slots__ = ("value_var", "var")
+
+    def __init__(
+        self,
+        pos: int,
+        end: int,
+        body: list[Element] | None = None,
+        var: str = "",
+        value_var: str | None = None,
+    ) -> None:
+        self.pos = pos
+        self.end = end
+        self.body = [] if body is None else body
+        self.var = var
+        self.value_var = value_var
 
 
-@dataclass(eq=False)
 class Sep(Block):
-    pass
+    __slots__ = ()
 
 
-@dataclass(eq=False)
 class Assign(Element):
-    scope: str = "assign"
-    ops: list[tuple[str, str, Expr | None]] = field(default_factory=list)
+    __slots__ = ("ops", "scope")
+
+    def __init__(
+        self,
+        pos: int,
+        end: int,
+        scope: str = "assign",
+        ops: list[tuple[str, str, Expr | None]] | None = None,
+    ) -> None:
+        self.pos = pos
+        self.end = end
+        self.scope = scope
+        self.ops = [] if ops is None else ops
 
 
-@dataclass(eq=False)
 class CaptureAssign(Block):
-    scope: str = "assign"
-    name: str = ""
+    __slots__ = ("name", "scope")
+
+    def __init__(
+        self,
+        pos: int,
+        end: int,
+        body: list[Element] | None = None,
+        scope: str = "assign",
+        name: str = "",
+    ) -> None:
+        self.pos = pos
+        self.end = end
+        self.body = [] if body is None else body
+        self.scope = scope
+        self.name = name
 
 
-@dataclass(eq=False)
 class Case(Block):
-    values: list[Expr] | None = None  # None: <#default>
+    # values: None: <#default>
+    __slots__ = ("values",)
+
+    def __init__(
+        self,
+        pos: int,
+        end: int,
+        body: list[Element] | None = None,
+        values: list[Expr] | None = None,
+    ) -> None:
+        self.pos = pos
+        self.end = end
+        self.body = [] if body is None else body
+        self.values = values
 
 
-@dataclass(eq=False)
 class Switch(Block):
-    value: Expr | None = None  # body: Case elements
+    # value: body: Case elements
+    __slots__ = ("value",)
+
+    def __init__(
+        self, pos: int, end: int, body: list[Element] | None = None, value: Expr | None = None
+    ) -> None:
+        self.pos = pos
+        self.end = end
+        self.body = [] if body is None else body
+        self.value = value
 
 
-@dataclass(eq=False)
 class Jump(Element):
-    kind: str = "break"  # break, continue, return, stop
-    value: Expr | None = None
+    # kind: break, continue, return, stop
+    __slots__ = ("kind", "value")
+
+    def __init__(self, pos: int, end: int, kind: str = "break", value: Expr | None = None) -> None:
+        self.pos = pos
+        self.end = end
+        self.kind = kind
+        self.value = value
 
 
-@dataclass(eq=False)
 class Nested(Element):
-    args: list[Expr] = field(default_factory=list)
+    __slots__ = ("args",)
+
+    def __init__(self, pos: int, end: int, args: list[Expr] | None = None) -> None:
+        self.pos = pos
+        self.end = end
+        self.args = [] if args is None else args
 
 
-@dataclass(eq=False)
 class Setting(Element):
-    name: str = ""
-    value: Expr | None = None
+    __slots__ = ("name", "value")
+
+    def __init__(self, pos: int, end: int, name: str = "", value: Expr | None = None) -> None:
+        self.pos = pos
+        self.end = end
+        self.name = name
+        self.value = value
 
 
-@dataclass(eq=False)
 class Compress(Block):
-    pass
+    __slots__ = ()
 
 
-@dataclass(eq=False)
 class Attempt(Block):
-    recover: Block | None = None
+    __slots__ = ("recover",)
+
+    def __init__(
+        self, pos: int, end: int, body: list[Element] | None = None, recover: Block | None = None
+    ) -> None:
+        self.pos = pos
+        self.end = end
+        self.body = [] if body is None else body
+        self.recover = recover
 
     def kids(self) -> list[Element]:
         return self.body + ([self.recover] if self.recover else [])
 
 
-@dataclass(eq=False)
 class Macro(Block):
-    name: str = ""
-    params: list[tuple[str, Expr | None]] = field(default_factory=list)
-    catch_all: str | None = None
-    is_function: bool = False
+    __slots__ = ("catch_all", "is_function", "name", "params")
+
+    def __init__(
+        self,
+        pos: int,
+        end: int,
+        body: list[Element] | None = None,
+        name: str = "",
+        params: list[tuple[str, Expr | None]] | None = None,
+        catch_all: str | None = None,
+        is_function: bool = False,
+    ) -> None:
+        self.pos = pos
+        self.end = end
+        self.body = [] if body is None else body
+        self.name = name
+        self.params = [] if params is None else params
+        self.catch_all = catch_all
+        self.is_function = is_function
 
 
-@dataclass(eq=False)
 class MacroCall(Block):
-    target: Expr | None = None
-    positional: list[Expr] = field(default_factory=list)
-    named: list[tuple[str, Expr]] = field(default_factory=list)
-    loop_vars: list[str] = field(default_factory=list)
-    has_body: bool = False
+    __slots__ = ("has_body", "loop_vars", "named", "positional", "target")
+
+    def __init__(
+        self,
+        pos: int,
+        end: int,
+        body: list[Element] | None = None,
+        target: Expr | None = None,
+        positional: list[Expr] | None = None,
+        named: list[tuple[str, Expr]] | None = None,
+        loop_vars: list[str] | None = None,
+        has_body: bool = False,
+    ) -> None:
+        self.pos = pos
+        self.end = end
+        self.body = [] if body is None else body
+        self.target = target
+        self.positional = [] if positional is None else positional
+        self.named = [] if named is None else named
+        self.loop_vars = [] if loop_vars is None else loop_vars
+        self.has_body = has_body
 
 
-@dataclass(eq=False)
 class Trim(Element):
-    left: bool = True
-    right: bool = True
+    __slots__ = ("left", "right")
+
+    def __init__(self, pos: int, end: int, left: bool = True, right: bool = True) -> None:
+        self.pos = pos
+        self.end = end
+        self.left = left
+        self.right = right
 
 
-@dataclass(eq=False)
 class Flush(Element):
-    pass
+    __slots__ = ()

@@ -52,15 +52,22 @@ class Range:
         return [Decimal(self.start + k * self.step) for k in range(len(self))]
 
 
-@dataclass
 class MacroValue:
-    node: Any  # tree.Macro
-    namespace: dict[str, Any]
+    """A macro or function defined by the template, with the namespace it was defined in."""
+
+    __slots__ = ("namespace", "node")
+
+    def __init__(self, node: Any, namespace: dict[str, Any]) -> None:  # node: tree.Macro
+        self.node, self.namespace = node, namespace
 
 
-@dataclass
 class LambdaValue:
-    node: Any  # tree.Lambda
+    """``x -> expression``, passed to ``?filter``, ``?map`` and the like."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: Any) -> None:  # node: tree.Lambda
+        self.node = node
 
 
 def from_metadata(value: Any) -> Any:
