@@ -32,9 +32,8 @@ import hashlib
 import json
 import time
 import uuid
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from twilio_connector.aws import aws_client
 from twilio_connector.config import get_settings
@@ -53,8 +52,7 @@ class Decision(Enum):
     BUSY = "busy"  # another invocation is sending it now
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):  # immutable, and cheaper to create at import than a dataclass
     key: str
     token: str
     decision: Decision

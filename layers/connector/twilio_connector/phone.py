@@ -47,10 +47,10 @@ def phone_region(event: dict[str, Any], default: str | None) -> str | None:
         value, field = default, "DEFAULT_PHONE_REGION"
     if value is None or value == "":
         return None
-    import phonenumbers
+    from twilio_connector.phone_table import SUPPORTED_REGIONS
 
     region = value.strip().upper() if isinstance(value, str) else None
-    if region not in phonenumbers.SUPPORTED_REGIONS:
+    if region not in SUPPORTED_REGIONS:
         raise INVALID_INPUT(
             f"{field} must be an ISO 3166 alpha-2 country code such as US or GB", field=field
         )
@@ -60,6 +60,8 @@ def phone_region(event: dict[str, Any], default: str | None) -> str | None:
 def to_e164(written: str, region: str | None = None) -> str | None:
     """``written`` as an E.164 number, or None when it is not a possible phone number."""
     written = written.strip()
+    if _E164.match(written) and _taken_as_written(written):
+        return written
     if not _WRITTEN.match(written):
         return None
     import phonenumbers  # loaded on first use, not at import
@@ -81,6 +83,27 @@ def to_e164(written: str, region: str | None = None) -> str | None:
         if _E164.match(e164):
             return e164
     return None
+
+
+def _taken_as_written(e164: str) -> bool:
+    """Whether phonenumbers would return this E.164 number unchanged, as a possible number: its
+    country calling code's national prefix does not start the national number (nothing to strip)
+    and its length is one phonenumbers calls possible. Read from a table generated from
+    phonenumbers' metadata (``make phone-table``), so that the numbers most events carry are
+    checked without importing phonenumbers: its import was a third of the cold start's cost
+    beyond the floor (``make bench``). False sends the number through phonenumbers."""
+    from twilio_connector.phone_table import CALLING_CODES
+
+    digits = e164[1:]
+    for size in (1, 2, 3):  # calling codes are prefix-free: the first one found is the one
+        known = CALLING_CODES.get(int(digits[:size]))
+        if known is not None:
+            lengths, national_prefix = known
+            national = digits[size:]
+            return len(national) in lengths and not (
+                national_prefix and re.match(national_prefix, national)
+            )
+    return False
 
 
 def to_address(written: str, region: str | None = None) -> str | None:
