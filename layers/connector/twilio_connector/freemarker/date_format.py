@@ -1,5 +1,6 @@
 """Dates: ISO 8601 and pattern parsing, and Java's SimpleDateFormat patterns and the
-short/medium/long/full styles with month, day and era names from CLDR (Babel)."""
+short/medium/long/full styles with month, day, era and zone names from CLDR as Java 17 has it
+(:mod:`.locales`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 from twilio_connector.freemarker.errors import FtlRuntimeError, Refused
-from twilio_connector.freemarker.number_format import locale_data
+from twilio_connector.freemarker.locales import STYLES, LocaleData, locale_data
 from twilio_connector.freemarker.values import DATE, DATETIME, TIME, UNKNOWN, FmDate
 
-STYLES = ("short", "medium", "long", "full")
 _LETTERS = re.compile(r"'([^']*)'|([A-Za-z])\2*")
 
 
@@ -100,13 +100,10 @@ def parse_pattern(text: str, pattern: str, kind: str, zone_name: str) -> FmDate:
 def style_pattern(kind: str, style: str, locale: str, time_style: str | None = None) -> str:
     loc = locale_data(locale)
     if kind == DATE:
-        return loc.date_formats[style].pattern
+        return loc.field(f"date.{style}")
     if kind == TIME:
-        return loc.time_formats[style].pattern
-    glue = str(loc.datetime_formats[style])
-    date_part = loc.date_formats[style].pattern
-    time_part = loc.time_formats[time_style or style].pattern
-    return glue.replace("{1}", date_part).replace("{0}", time_part)
+        return loc.field(f"time.{style}")
+    return loc.field(f"datetime.{style}_{time_style or style}")
 
 
 def format_date(value: FmDate, fmt: str, locale: str, zone_name: str) -> str:
@@ -152,14 +149,19 @@ def iso(value: FmDate, zone_name: str, utc: bool, millis: bool = True) -> str:
 def format_pattern(value: FmDate, pattern: str, locale: str, zone_name: str) -> str:
     moment = local(value, zone_name)
     loc = locale_data(locale)
+    matches = list(_LETTERS.finditer(pattern))
+    fields = [match.group(2) for match in matches if match.group(1) is None]
+    # As SimpleDateFormat: a month that is the pattern's only field takes its stand-alone form.
+    standalone = fields == ["M"]
     out, pos = [], 0
-    for match in _LETTERS.finditer(pattern):
+    for match in matches:
         out.append(pattern[pos : match.start()])
         pos = match.end()
         if match.group(1) is not None:
             out.append(match.group(1) or "'")
             continue
-        out.append(_field(match.group(2), len(match.group()), moment, loc, zone_name))
+        letter = "L" if standalone else match.group(2)
+        out.append(_field(letter, len(match.group()), moment, loc, zone_name))
     out.append(pattern[pos:])
     return "".join(out)
 
@@ -168,7 +170,7 @@ def _num(value: int, count: int) -> str:
     return str(value).zfill(count)
 
 
-def _field(letter: str, count: int, moment: datetime, loc, zone_name: str) -> str:  # noqa: ANN001
+def _field(letter: str, count: int, moment: datetime, loc: LocaleData, zone_name: str) -> str:
     if letter == "y":
         return _num(moment.year % 100, 2) if count == 2 else _num(moment.year, count)
     if letter in "ML":
@@ -176,16 +178,15 @@ def _field(letter: str, count: int, moment: datetime, loc, zone_name: str) -> st
             return _num(moment.month, count)
         context = "format" if letter == "M" else "stand-alone"
         width = "abbreviated" if count == 3 else "wide"
-        return loc.months[context][width][moment.month]
+        return loc.field(f"months.{context}.{width}")[moment.month - 1]
     if letter == "d":
         return _num(moment.day, count)
     if letter == "E":
-        width = "wide" if count >= 4 else "abbreviated"
-        return loc.days["format"][width][moment.weekday()]
+        return loc.field("days.wide" if count >= 4 else "days.abbreviated")[moment.weekday()]
     if letter == "u":
         return _num(moment.isoweekday(), count)
     if letter == "a":
-        return loc.day_periods["format"]["abbreviated"]["am" if moment.hour < 12 else "pm"]
+        return loc.field("ampm")[0 if moment.hour < 12 else 1]
     if letter == "H":
         return _num(moment.hour, count)
     if letter == "k":
@@ -203,7 +204,7 @@ def _field(letter: str, count: int, moment: datetime, loc, zone_name: str) -> st
     if letter == "D":
         return _num(moment.timetuple().tm_yday, count)
     if letter == "G":
-        return loc.eras["abbreviated"][1 if moment.year > 0 else 0]
+        return loc.field("eras")[1 if moment.year > 0 else 0]
     if letter in "ZX":
         offset = moment.utcoffset() or timedelta(0)
         minutes = int(offset.total_seconds()) // 60
@@ -217,19 +218,10 @@ def _field(letter: str, count: int, moment: datetime, loc, zone_name: str) -> st
             return f"{sign}{hours:02d}:{mins:02d}"
         return f"{sign}{hours:02d}{mins:02d}"
     if letter == "z":
-        return _zone_name(moment, count, loc, zone_name)
+        return loc.zone_name(zone_name, moment, long=count >= 4)
     if letter in "GyYMLwWDdFEuaHkKhmsSzZX":
         raise Refused(f"the date pattern letter {letter!r}")
     raise FtlRuntimeError(f"illegal pattern character {letter!r}")
-
-
-def _zone_name(moment: datetime, count: int, loc, zone_name: str) -> str:  # noqa: ANN001
-    from babel.dates import get_timezone_name
-
-    if zone_name in ("UTC", "GMT", "Etc/UTC") and count < 4:
-        return "UTC" if zone_name != "GMT" else "GMT"
-    width = "long" if count >= 4 else "short"
-    return get_timezone_name(moment, width=width, locale=loc)
 
 
 def now_value(millis: int | None) -> FmDate:

@@ -1,6 +1,6 @@
-"""Java's DecimalFormat, on Decimal, with the locale's symbols and patterns from CLDR (Babel):
-the default ``number`` format, ``currency``, ``percent``, ``computer`` (``?c``) and patterns
-such as ``0.00`` or ``#,##0.##``. Rounding is half-even, as Java's."""
+"""Java's DecimalFormat, on Decimal, with the locale's symbols and patterns from CLDR as Java 17
+has it (:mod:`.locales`): the default ``number`` format, ``currency``, ``percent``, ``computer``
+(``?c``) and patterns such as ``0.00`` or ``#,##0.##``. Rounding is half-even, as Java's."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from functools import lru_cache
 
 from twilio_connector.freemarker.errors import FtlRuntimeError, Refused
+from twilio_connector.freemarker.locales import locale_data
 
 
 @dataclass(frozen=True)
@@ -38,34 +39,16 @@ class Symbols:
 
 
 @lru_cache(maxsize=64)
-def locale_data(locale: str):  # noqa: ANN201 - babel.Locale
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        return Locale.parse(locale)
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse("en_US")
-
-
-@lru_cache(maxsize=64)
 def symbols(locale: str) -> Symbols:
-    from babel.numbers import get_currency_symbol, get_territory_currencies
-
     loc = locale_data(locale)
-    sym = loc.number_symbols
-    territory = loc.territory or "US"
-    currencies = get_territory_currencies(territory)
-    code = currencies[0] if currencies else "XXX"
-    from babel.numbers import get_currency_precision
-
     return Symbols(
-        decimal=sym.get("decimal", "."),
-        group=sym.get("group", ","),
-        minus=sym.get("minusSign", "-"),
-        percent=sym.get("percentSign", "%"),
-        permille=sym.get("perMille", "‰"),
-        currency_symbol=get_currency_symbol(code, loc),
-        currency_digits=get_currency_precision(code),
+        decimal=loc.field("decimal"),
+        group=loc.field("group"),
+        minus=loc.field("minus"),
+        percent=loc.field("percent"),
+        permille=loc.field("permille"),
+        currency_symbol=loc.field("currency_symbol"),
+        currency_digits=loc.field("currency_digits"),
     )
 
 
@@ -168,15 +151,11 @@ def format_number(value: Decimal, fmt: str, locale: str) -> str:
     if fmt in ("computer", "c"):
         return computer(value)
     sym = symbols(locale)
-    if fmt in ("number", ""):
-        pattern = compile_pattern(locale_data(locale).decimal_formats[None].pattern)
-        return format_decimal(value, pattern, sym)
-    if fmt == "currency":
-        pattern = compile_pattern(locale_data(locale).currency_formats["standard"].pattern)
-        digits = sym.currency_digits
-        return format_decimal(value, pattern, sym, digits, digits)
-    if fmt == "percent":
-        pattern = compile_pattern(locale_data(locale).percent_formats[None].pattern)
+    if fmt in ("number", "", "currency", "percent"):
+        pattern = compile_pattern(locale_data(locale).field(f"pattern.{fmt or 'number'}"))
+        if fmt == "currency":
+            digits = sym.currency_digits
+            return format_decimal(value, pattern, sym, digits, digits)
         return format_decimal(value, pattern, sym)
     if "{" in fmt or fmt.startswith("@"):
         raise Refused(f"the number format {fmt!r}")

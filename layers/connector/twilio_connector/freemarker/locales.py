@@ -1,0 +1,170 @@
+"""Locale data as Java 17 formats with it: CLDR from Babel (CLDR 41), corrected by the values
+where Java 17 (CLDR 39, as its SimpleDateFormat and DecimalFormat use them) differs, generated
+from Java itself into ``cldr_java17.json`` by ``make locale-data`` (local/goldens/locale_data.py).
+
+Every value a format reads is a named field (``date.short``, ``time.long``, ``glue.medium``
+(how a date and a time join), ``datetime.medium_short`` (the joined pattern),
+``months.format.abbreviated``, ``days.wide``, ``ampm``, ``eras``, ``decimal``, ``group``,
+``minus``, ``percent``, ``permille``, ``currency_symbol``, ``currency_digits``, ``pattern.number``,
+``pattern.currency``, ``pattern.percent``) or a time-zone name; :meth:`LocaleData.field` answers
+the generated correction when there is one (the locale's, else its language's), else Babel's
+value. Babel and the file are read on
+the first format that needs them, never at import.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+STYLES = ("short", "medium", "long", "full")
+DATA_FILE = Path(__file__).with_name("cldr_java17.json")
+#: A time-zone name's variants, as Java's ``z`` and ``zzzz`` in standard and daylight time.
+ZONE_VARIANTS = ("short", "long", "short_dst", "long_dst")
+_KEY = re.compile(r"^([a-z]{2,3})(?:_([A-Z]{2}|[0-9]{3}))?$")
+DEFAULT_LOCALE = "en_US"
+#: Fields a locale does not take from its language's corrections: they follow the country.
+TERRITORY_FIELDS = ("currency_symbol", "currency_digits")
+
+
+def _month_names(loc: Any, context: str, width: str) -> list[str]:
+    return [loc.months[context][width][month] for month in range(1, 13)]
+
+
+def _territory_currency(loc: Any) -> str:
+    from babel.numbers import get_territory_currencies
+
+    currencies = get_territory_currencies(loc.territory or "US")
+    return currencies[0] if currencies else "XXX"
+
+
+def babel_value(loc: Any, name: str) -> Any:
+    """A field from Babel's CLDR, as the formats read it (the value before any correction)."""
+    kind, _, rest = name.partition(".")
+    if kind == "date":
+        return loc.date_formats[rest].pattern
+    if kind == "time":
+        return loc.time_formats[rest].pattern
+    if kind == "glue":
+        return str(loc.datetime_formats[rest])
+    if kind == "months":
+        context, width = rest.split(".")
+        return _month_names(loc, context, width)
+    if kind == "days":
+        return [loc.days["format"][rest][day] for day in range(7)]
+    if name == "ampm":
+        periods = loc.day_periods["format"]["abbreviated"]
+        return [periods["am"], periods["pm"]]
+    if name == "eras":
+        return [loc.eras["abbreviated"][0], loc.eras["abbreviated"][1]]
+    if kind == "pattern":
+        if rest == "currency":
+            return loc.currency_formats["standard"].pattern
+        formats = loc.decimal_formats if rest == "number" else loc.percent_formats
+        return formats[None].pattern
+    if name == "currency_symbol":
+        from babel.numbers import get_currency_symbol
+
+        return get_currency_symbol(_territory_currency(loc), loc)
+    if name == "currency_digits":
+        from babel.numbers import get_currency_precision
+
+        return get_currency_precision(_territory_currency(loc))
+    symbol = {
+        "decimal": ("decimal", "."),
+        "group": ("group", ","),
+        "minus": ("minusSign", "-"),
+        "percent": ("percentSign", "%"),
+        "permille": ("perMille", "‰"),
+    }[name]
+    return loc.number_symbols.get(*symbol)
+
+
+def babel_zone_name(loc: Any, zone_name: str, moment: datetime, long: bool) -> str:
+    """A time zone's name from Babel's CLDR, for ``z`` (short) or ``zzzz`` (long)."""
+    if zone_name in ("UTC", "GMT", "Etc/UTC") and not long:
+        return "UTC" if zone_name != "GMT" else "GMT"
+    from babel.dates import get_timezone_name
+
+    return get_timezone_name(moment, width="long" if long else "short", locale=loc)
+
+
+class LocaleData:
+    """One locale's fields: Java 17's corrections (the locale's, then its language's), then
+    Babel's CLDR; zone names: the locale's corrections, then those its locale shares, then
+    Babel's."""
+
+    def __init__(self, babel_locale: Any, chain: list[dict[str, Any]],
+                 shared_zones: dict[str, dict[str, str]]) -> None:  # fmt: skip
+        self.babel = babel_locale
+        self.chain = chain
+        self._zones = [chain[0].get("zones", {}) if chain else {}, shared_zones]
+        self._cache: dict[str, Any] = {}
+
+    def field(self, name: str) -> Any:
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        chain = self.chain[:1] if name in TERRITORY_FIELDS else self.chain
+        value = next((entry[name] for entry in chain if name in entry), None)
+        if value is None and name.startswith("datetime."):
+            date_style, time_style = name.removeprefix("datetime.").split("_")
+            # Java joins a date and a time with the glue of the shorter of the two styles.
+            shorter = STYLES[min(STYLES.index(date_style), STYLES.index(time_style))]
+            glue = self.field(f"glue.{shorter}")
+            value = glue.replace("{1}", self.field(f"date.{date_style}")).replace(
+                "{0}", self.field(f"time.{time_style}")
+            )
+        elif value is None:
+            value = babel_value(self.babel, name)
+        self._cache[name] = value
+        return value
+
+    def zone_name(self, zone_name: str, moment: datetime, long: bool) -> str:
+        variant = ZONE_VARIANTS[long + 2 * bool(moment.dst())]
+        for table in self._zones:
+            corrected = table.get(zone_name, {}).get(variant)
+            if corrected is not None:
+                return corrected
+        return babel_zone_name(self.babel, zone_name, moment, long)
+
+
+def locale_key(locale: str) -> str | None:
+    """``language`` or ``language_COUNTRY`` as Java's ``new Locale(language, country)`` reads a
+    locale setting; None for any other form (a script, a variant)."""
+    parts = locale.split("_")
+    key = parts[0].lower() + (f"_{parts[1].upper()}" if len(parts) == 2 else "")
+    return key if len(parts) <= 2 and _KEY.match(key) else None
+
+
+@lru_cache(maxsize=1)
+def corrections() -> dict[str, Any]:
+    """The generated corrections (read once, on the first format that needs locale data)."""
+    return json.loads(DATA_FILE.read_text(encoding="utf-8"))
+
+
+def for_locale(babel_locale: Any, key: str | None, document: dict[str, Any]) -> LocaleData:
+    """A locale's data from Babel's locale and the corrections of ``document``."""
+    by_locale = document["locales"]
+    chain = [] if key is None else [by_locale.get(key, {})]
+    if key and "_" in key:
+        chain.append(by_locale.get(key.split("_")[0], {}))
+    shared = document["zones"] if key in document["zone_locales"] else {}
+    return LocaleData(babel_locale, chain, shared)
+
+
+@lru_cache(maxsize=64)
+def locale_data(locale: str) -> LocaleData:
+    """A locale's data; an unknown locale formats as en_US."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        babel_locale = Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        babel_locale, locale = Locale.parse(DEFAULT_LOCALE), DEFAULT_LOCALE
+    return for_locale(babel_locale, locale_key(locale), corrections())
