@@ -20,7 +20,7 @@ HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
 HOST_BUILD := .aws-sam/build-$(HOST_ARCH)
 
 .PHONY: help venv lint validate build build-host test unit demo invoke bench fuzz goldens \
-	goldens-regex clean checkov replay-dlq phone-table
+	goldens-regex locale-data clean checkov replay-dlq phone-table
 
 help:
 	@echo "make demo   run the connector offline (moto + Twilio emulator) and print the result"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench  benchmarks (not part of make test)"
 	@echo "make fuzz   10,000 fuzzed events per handler (make test runs a small profile)"
 	@echo "make goldens  render the template corpus with Apache FreeMarker (needs Java 17, apt-get)"
+	@echo "make locale-data  the templates' locale data corrections from Java 17 (make goldens runs it)"
 	@echo "make checkov       checkov's security checks of template.yaml (not part of make test)"
 	@echo "make replay-dlq    publish the inbound dead-letter queue's events again (STACK=, QUEUE_URL=, DRY_RUN=1)"
 	@echo "make goldens-regex  re-record the trigger-pattern goldens with Java 17 (javac)"
@@ -105,8 +106,14 @@ fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -q -p no:logging -p no:cacheprovider
 
 # Goldens come only from the reference engine: Debian's libfreemarker-java, installed on demand.
-goldens: $(STAMP)
+# The locale data comes from the same JDK first: what Java 17 formats with where Babel differs.
+goldens: locale-data
 	$(BIN)/python -m local.goldens.freemarker
+
+# Corrections to Babel's CLDR 41 from Java 17's own (CLDR 39) formats, for the template engine:
+# layers/connector/twilio_connector/freemarker/cldr_java17.json (needs a JDK 17: javac, java).
+locale-data: $(STAMP)
+	$(BIN)/python -m local.goldens.locale_data
 
 # checkov pins an old boto3, so it lives in a virtual environment of its own; ~30 s a run, so
 # it is not part of `make test`. Every finding is fixed or suppressed in template.yaml with its

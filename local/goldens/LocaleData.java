@@ -10,7 +10,8 @@
 //   months.format.abbreviated ...  M's format-context names (short, long), LLL and LLLL
 //   days.abbreviated, days.wide    EEE, EEEE of Monday .. Sunday
 //   ampm, eras                     a of 01:00 and 13:00; G of a BC and an AD date
-//   decimal, group, minus, percent, permille, currency_symbol, currency_digits
+//   decimal, group, minus, percent, permille, zero, currency_decimal, currency_group,
+//   currency_symbol, currency_digits (and currency_min_digits, which the engine takes as equal)
 //   pattern.number, pattern.currency, pattern.percent   DecimalFormat.toPattern()
 //   zones: {ID: [z, zzzz of 15 January, z, zzzz of 15 July 2026 12:00 UTC]} for the IDs Java knows
 
@@ -100,10 +101,13 @@ public final class LocaleData {
             DecimalFormatSymbols sym = DecimalFormatSymbols.getInstance(locale);
             field(b, "decimal", str(String.valueOf(sym.getDecimalSeparator())));
             field(b, "group", str(String.valueOf(sym.getGroupingSeparator())));
-            field(b, "minus", str(String.valueOf(sym.getMinusSign())));
-            field(b, "percent", str(String.valueOf(sym.getPercent())));
-            field(b, "permille", str(String.valueOf(sym.getPerMill())));
+            // The texts DecimalFormat writes for -, % and per mille (a bidi mark may come with one).
+            field(b, "minus", str(new DecimalFormat("0", sym).getNegativePrefix()));
+            field(b, "percent", str(new DecimalFormat("0%", sym).getPositiveSuffix()));
+            field(b, "permille", str(new DecimalFormat("0\u2030", sym).getPositiveSuffix()));
             field(b, "zero", str(String.valueOf(sym.getZeroDigit())));
+            field(b, "currency_decimal", str(String.valueOf(sym.getMonetaryDecimalSeparator())));
+            field(b, "currency_group", str(String.valueOf(sym.getMonetaryGroupingSeparator())));
             DecimalFormat currency = (DecimalFormat) NumberFormat.getCurrencyInstance(locale);
             field(b, "currency_symbol", str(currency.getDecimalFormatSymbols().getCurrencySymbol()));
             field(b, "currency_digits", String.valueOf(currency.getMaximumFractionDigits()));

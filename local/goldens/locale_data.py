@@ -6,27 +6,30 @@ local/goldens/LocaleData.java and runs it with the ``java`` that records the gol
 default ``java.locale.providers``), for every locale Babel knows written as ``language`` or
 ``language_COUNTRY`` (the form Java's ``new Locale(language, country)`` takes), then compares
 each field with the value the engine computes from Babel alone and writes only the differences
-to layers/connector/twilio_connector/freemarker/cldr_java17.json. The engine reads a correction
-before Babel (twilio_connector.freemarker.locales). Never edit that file by hand: run this.
+to layers/connector/twilio_connector/freemarker/cldr_java17.json (fields) and
+cldr_java17_zones.json (zone names, read only when a template formats one). The engine reads a
+correction before Babel (twilio_connector.freemarker.locales). Never edit them: run this.
 
 Time-zone names (``z``, ``zzzz``) are compared for the zones of ``pytz.common_timezones`` Java
-knows, at 15 January and 15 July 2026 (standard and daylight time), in the locales of
-ZONE_LOCALES only, the locales of the template corpus; elsewhere they stay Babel's (every
-locale's would make the file about 4 MB: Java names most zones by its own abbreviations, "CET",
-where CLDR has none). The names those locales share are stored once ("zones"), each locale's
-exceptions under its entry.
+knows, at 15 January and 15 July 2026 (standard and daylight time). Where CLDR has no name, Java
+takes its own older tables' ("CET", "Central European Time") and Babel writes the offset: the
+name Java gives most such locales is stored once ("unnamed"), the rest under the locales.
+
+A locale's entry holds only what the locales it inherits from (its CLDR parent, en_001 for
+en_GB, then its language) do not already give: they are generated first. Before writing, every
+field and zone name of every locale is read back through the engine's lookup and must be Java's.
 """
 
 from __future__ import annotations
 
 import collections
 import json
+import multiprocessing
 import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +40,8 @@ sys.path.insert(0, str(ROOT / "layers" / "connector"))
 from twilio_connector.freemarker import locales  # noqa: E402
 from twilio_connector.freemarker.number_format import compile_pattern  # noqa: E402
 
-#: The locales whose time-zone names are corrected: the template corpus's (tests/goldens).
-ZONE_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "pt_BR", "es_MX")
 #: What LocaleData.java writes that is not a field the engine reads.
-NOT_FIELDS = ("zones", "zero", "currency_min_digits")
+NOT_FIELDS = ("zones", "currency_min_digits")
 #: The moments zone names are compared at (UTC): one in standard and one in daylight time.
 MOMENTS = (datetime(2026, 1, 15, 12), datetime(2026, 7, 15, 12))
 _TERRITORY = re.compile(r"^(?:[A-Z]{2}|[0-9]{3})$")
@@ -93,27 +94,28 @@ def _same(name: str, engine: Any, java: Any) -> bool:
     return engine == java
 
 
-def zone_cases(java_zones: dict[str, list[str]]) -> Iterator[tuple[str, datetime, bool, str]]:
-    """(zone, local moment, long, Java's name) at the two moments."""
+def zone_rows(name: str, java_zones: dict[str, list[str]]) -> list[tuple]:
+    """(zone, moment index, long, variant, Java's name, Babel's name, Babel has none) for one
+    locale."""
+    from babel import Locale
+
+    loc = Locale.parse(name)
+    rows = []
+    for zone_name, names in java_zones.items():
+        for index in range(len(MOMENTS)):
+            local = local_moment(zone_name, index)
+            for long in (False, True):
+                variant = locales.ZONE_VARIANTS[long + 2 * bool(local.dst())]
+                babel, unnamed = locales.babel_zone_name(loc, zone_name, local, long)
+                java = names[2 * index + long]
+                rows.append((zone_name, index, long, variant, java, babel, unnamed))
+    return rows
+
+
+def local_moment(zone_name: str, index: int) -> datetime:
     import pytz
 
-    for zone_name, names in java_zones.items():
-        zone = pytz.timezone(zone_name)
-        for index, moment in enumerate(MOMENTS):
-            local = pytz.utc.localize(moment).astimezone(zone)
-            for long in (False, True):
-                yield zone_name, local, long, names[2 * index + long]
-
-
-def zone_values(loc: Any, java_zones: dict[str, list[str]]) -> dict[tuple[str, str], tuple]:
-    """(zone, variant): (Java's name, Babel's name)."""
-    return {
-        (zone, locales.ZONE_VARIANTS[long + 2 * bool(local.dst())]): (
-            java,
-            locales.babel_zone_name(loc, zone, local, long),
-        )
-        for zone, local, long, java in zone_cases(java_zones)
-    }
+    return pytz.utc.localize(MOMENTS[index]).astimezone(pytz.timezone(zone_name))
 
 
 def java_glue(java: dict[str, Any], style: str) -> str | None:
@@ -128,14 +130,35 @@ def java_glue(java: dict[str, Any], style: str) -> str | None:
     return None if at < 0 else glue[:at] + "{0}" + glue[at + len(time) :]
 
 
-def field_corrections(name: str, java: dict[str, Any], parent: dict[str, Any]) -> dict[str, Any]:
-    """The fields where Java differs from what the engine gives without them: the language's
-    correction, else Babel's value; a joined date-time pattern only where the glue does not
-    already give Java's."""
+def unnamed_zones(rows: dict[str, list[tuple]]) -> dict[str, dict[str, str]]:
+    """For each zone and variant, the name Java gives most locales Babel has no name for, where
+    that saves more corrections than it costs."""
+    votes: dict[tuple[str, str], collections.Counter] = collections.defaultdict(collections.Counter)
+    for found in rows.values():
+        for zone, _, _, variant, java, babel, unnamed in found:
+            if unnamed:
+                votes[zone, variant][java, java == babel] += 1
+    table: dict[str, dict[str, str]] = {}
+    for (zone, variant), counter in sorted(votes.items()):
+        names = collections.Counter()
+        for (java, _), count in counter.items():
+            names[java] += count
+        name = names.most_common(1)[0][0]
+        saved = counter[name, False]
+        cost = sum(count for (java, same), count in counter.items() if same and java != name)
+        if saved > cost:
+            table.setdefault(zone, {})[variant] = name
+    return table
+
+
+def correct(name: str, java: dict[str, Any], rows: list[tuple], fields: dict, zones: dict) -> None:
+    """The entries ``name`` needs: the fields and zone names where Java differs from what the
+    engine gives without them (from the locales it inherits from, then Babel). A joined
+    date-time pattern only where the glue does not already give Java's."""
     from babel import Locale
 
     loc = Locale.parse(name)
-    entry: dict[str, Any] = {}
+    entry: dict[str, Any] = fields["locales"].setdefault(name, {})
     values = {k: v for k, v in java.items() if k not in NOT_FIELDS}
     for style in locales.STYLES:
         glue = java_glue(java, style)
@@ -143,48 +166,38 @@ def field_corrections(name: str, java: dict[str, Any], parent: dict[str, Any]) -
             values[f"glue.{style}"] = glue
     # The joined patterns last: they follow from the corrected date, time and glue fields.
     for field in sorted(values, key=lambda f: (f.startswith("datetime."), f)):
-        engine = locales.LocaleData(loc, [entry, parent], {}).field(field)
+        engine = reader(loc, name, fields, zones).field(field)
         if not _same(field, engine, values[field]):
             entry[field] = values[field]
-    return entry
+    names: dict[str, dict[str, str]] = zones["locales"].setdefault(name, {})
+    data = reader(loc, name, fields, zones)
+    for zone, index, long, variant, expected, _, _ in rows:
+        if data.zone_name(zone, local_moment(zone, index), long) != expected:
+            names.setdefault(zone, {})[variant] = expected
 
 
-def shared_zone_names(found: dict[str, dict]) -> tuple[dict, dict[str, dict]]:
-    """The zone names the zone locales share (the most common of Java's, where that is not
-    already Babel's everywhere), and each locale's exceptions to them."""
-    votes: dict[tuple[str, str], collections.Counter] = collections.defaultdict(collections.Counter)
-    for values in found.values():
-        for key, (java, _) in values.items():
-            votes[key][java] += 1
-    shared: dict[str, dict[str, str]] = {}
-    for key, counter in sorted(votes.items()):
-        name = counter.most_common(1)[0][0]
-        if any(java != babel for values in found.values() for java, babel in [values[key]]):
-            shared.setdefault(key[0], {})[key[1]] = name
-    exceptions: dict[str, dict[str, dict[str, str]]] = {}
-    for locale, values in found.items():
-        for (zone, variant), (java, babel) in values.items():
-            if java != shared.get(zone, {}).get(variant, babel):
-                exceptions.setdefault(locale, {}).setdefault(zone, {})[variant] = java
-    return shared, exceptions
+def reader(loc: Any, name: str, fields: dict, zones: dict) -> locales.LocaleData:
+    """The engine's reading of a locale from the documents (as generated so far)."""
+    return locales.for_locale(loc, name, fields["locales"], lambda: zones)
 
 
-def check(names: list[str], java: dict[str, dict[str, Any]], document: dict[str, Any]) -> None:
-    """Every field, read as the engine reads the document, is Java's (else the generator is
-    wrong: stop before writing)."""
+def check(java: dict[str, dict[str, Any]], rows: dict[str, list[tuple]], fields: dict,
+          zones: dict) -> None:  # fmt: skip
+    """Every field and zone name, read as the engine reads the documents, is Java's (else the
+    generator is wrong: stop before writing)."""
     from babel import Locale
 
     wrong = []
-    for name in names:
-        data = locales.for_locale(Locale.parse(name), name, document)
-        for field, value in java[name].items():
+    for name, values in java.items():
+        data = reader(Locale.parse(name), name, fields, zones)
+        for field, value in values.items():
             if field not in NOT_FIELDS and not _same(field, data.field(field), value):
                 wrong.append(f"{name} {field}")
-        for zone, local, long, expected in zone_cases(java[name].get("zones", {})):
-            if data.zone_name(zone, local, long) != expected:
-                wrong.append(f"{name} {zone} {'zzzz' if long else 'z'} {local:%Y-%m}")
+        for zone, index, long, _, expected, _, _ in rows[name]:
+            if data.zone_name(zone, local_moment(zone, index), long) != expected:
+                wrong.append(f"{name} {zone} {'zzzz' if long else 'z'} {MOMENTS[index]:%m}")
     if wrong:
-        sys.exit("the corrections do not reproduce Java: " + ", ".join(wrong[:20]))
+        sys.exit(f"the corrections do not reproduce Java ({len(wrong)}): {', '.join(wrong[:20])}")
 
 
 def dumps(document: dict[str, Any]) -> str:
@@ -207,55 +220,57 @@ def dumps(document: dict[str, Any]) -> str:
 def main() -> None:
     import babel
     import pytz
-
-    names = candidate_locales()
-    lines = [f"{n}\tzones" if n in ZONE_LOCALES else n for n in names]
-    java_version, java = java_values(lines, list(pytz.common_timezones))
-    found: dict[str, dict[str, Any]] = {}
-    unsupported: dict[str, list[str]] = {"zero digit": [], "currency digits min != max": []}
-    # Languages first: a locale's entry holds only what its language's entry does not give.
-    for name in sorted(names, key=lambda n: ("_" in n, n)):
-        values = java[name]
-        if values["zero"] != "0":
-            unsupported["zero digit"].append(name)
-        if values["currency_digits"] != values["currency_min_digits"]:
-            unsupported["currency digits min != max"].append(name)
-        parent = found.get(name.split("_")[0], {}) if "_" in name else {}
-        fields = field_corrections(name, values, parent)
-        if fields:
-            found[name] = fields
     from babel import Locale
 
-    zone_found = {n: zone_values(Locale.parse(n), java[n]["zones"]) for n in ZONE_LOCALES}
-    shared, exceptions = shared_zone_names(zone_found)
-    for name, zones in exceptions.items():
-        found.setdefault(name, {})["zones"] = zones
-    document: dict[str, Any] = {
+    names = candidate_locales()
+    print(f"{len(names)} locales compared", file=sys.stderr)
+    java_version, java = java_values([f"{n}\tzones" for n in names], list(pytz.common_timezones))
+    with multiprocessing.Pool(2) as pool:  # Babel's zone names: some 1,700 a locale
+        found = pool.starmap(zone_rows, [(n, java[n]["zones"]) for n in names])
+    rows = dict(zip(names, found, strict=True))
+    # Babel's zone names are computed once: read them back from the rows from now on.
+    babel_names = {
+        (str(Locale.parse(name)), zone, index, long): (babel, unnamed)
+        for name, found in rows.items()
+        for zone, index, long, _, _, babel, unnamed in found
+    }
+
+    def known_babel_name(loc: Any, zone: str, moment: datetime, long: bool) -> tuple[str, bool]:
+        index = MOMENTS.index(moment.astimezone(UTC).replace(tzinfo=None))
+        return babel_names[str(loc), zone, index, long]
+
+    locales.babel_zone_name = known_babel_name
+    about = {
         "about": "Generated by `make locale-data` (local/goldens/locale_data.py): where the "
         "locale data Java formats with differs from Babel's. Never edit by hand.",
         "java": java_version,
         "babel": babel.__version__,
-        "zone_locales": list(ZONE_LOCALES),
-        "zones": shared,
-        "locales": dict(sorted(found.items())),
     }
-    check(names, java, document)
-    locales.DATA_FILE.write_text(dumps(document), encoding="utf-8")
-    field_count = sum(len(v) - ("zones" in v) for v in found.values())
-    zone_count = sum(len(v) for v in shared.values()) + sum(
-        len(z) for e in exceptions.values() for z in e.values()
-    )
-    with_fields = sum(1 for v in found.values() if len(v) > ("zones" in v))
-    print(
-        f"{len(names)} locales compared; {with_fields} have {field_count} corrected fields; "
-        f"{zone_count} zone names corrected "
-        f"({len(ZONE_LOCALES)} locales); {locales.DATA_FILE.stat().st_size} bytes written to "
-        f"{locales.DATA_FILE.relative_to(ROOT)}",
-        file=sys.stderr,
-    )
-    for what, where in unsupported.items():
-        if where:
-            print(f"not applied ({what}): {', '.join(where)}", file=sys.stderr)
+    fields: dict[str, Any] = {**about, "locales": {}}
+    zones: dict[str, Any] = {**about, "unnamed": unnamed_zones(rows), "locales": {}}
+    # The locales others inherit from first (a language, en_001, then en_GB).
+    for name in sorted(names, key=lambda n: (len(locales.inherits(n)), n)):
+        correct(name, java[name], rows[name], fields, zones)
+    for document in (fields, zones):
+        document["locales"] = {k: v for k, v in sorted(document["locales"].items()) if v}
+    check(java, rows, fields, zones)
+    locales.DATA_FILE.write_text(dumps(fields), encoding="utf-8")
+    locales.ZONES_FILE.write_text(dumps(zones), encoding="utf-8")
+    field_count = sum(len(v) for v in fields["locales"].values())
+    zone_count = sum(len(z) for e in zones["locales"].values() for z in e.values())
+    unnamed = sum(len(v) for v in zones["unnamed"].values())
+    for path, what in (
+        (locales.DATA_FILE, f"{field_count} fields of {len(fields['locales'])} locales"),
+        (
+            locales.ZONES_FILE,
+            f"{zone_count} zone names of {len(zones['locales'])} locales and {unnamed} of "
+            "zones Babel has no name for",
+        ),
+    ):
+        print(f"{path.relative_to(ROOT)}: {what}, {path.stat().st_size:,} bytes", file=sys.stderr)
+    odd = [n for n in names if java[n]["currency_digits"] != java[n]["currency_min_digits"]]
+    if odd:
+        print(f"currency digits min != max (not applied): {', '.join(odd)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

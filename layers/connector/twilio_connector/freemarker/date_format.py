@@ -10,9 +10,11 @@ from functools import lru_cache
 
 from twilio_connector.freemarker.errors import FtlRuntimeError, Refused
 from twilio_connector.freemarker.locales import STYLES, LocaleData, locale_data
+from twilio_connector.freemarker.number_format import localize_digits
 from twilio_connector.freemarker.values import DATE, DATETIME, TIME, UNKNOWN, FmDate
 
 _LETTERS = re.compile(r"'([^']*)'|([A-Za-z])\2*")
+_NUMBERS = "yYdHkKhmsSDuFwW"  # fields SimpleDateFormat writes with its NumberFormat
 
 
 @lru_cache(maxsize=32)
@@ -160,8 +162,11 @@ def format_pattern(value: FmDate, pattern: str, locale: str, zone_name: str) -> 
         if match.group(1) is not None:
             out.append(match.group(1) or "'")
             continue
-        letter = "L" if standalone else match.group(2)
-        out.append(_field(letter, len(match.group()), moment, loc, zone_name))
+        letter, count = "L" if standalone else match.group(2), len(match.group())
+        text = _field(letter, count, moment, loc, zone_name)
+        if letter in _NUMBERS or (letter in "ML" and count <= 2):  # in the locale's digits
+            text = localize_digits(text, loc.field("zero"))
+        out.append(text)
     out.append(pattern[pos:])
     return "".join(out)
 

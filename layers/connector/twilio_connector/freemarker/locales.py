@@ -5,7 +5,8 @@ from Java itself into ``cldr_java17.json`` by ``make locale-data`` (local/golden
 Every value a format reads is a named field (``date.short``, ``time.long``, ``glue.medium``
 (how a date and a time join), ``datetime.medium_short`` (the joined pattern),
 ``months.format.abbreviated``, ``days.wide``, ``ampm``, ``eras``, ``decimal``, ``group``,
-``minus``, ``percent``, ``permille``, ``currency_symbol``, ``currency_digits``, ``pattern.number``,
+``minus``, ``percent``, ``permille``, ``zero``, ``currency_decimal``, ``currency_group``,
+``currency_symbol``, ``currency_digits``, ``pattern.number``,
 ``pattern.currency``, ``pattern.percent``) or a time-zone name; :meth:`LocaleData.field` answers
 the generated correction when there is one (the locale's, else its language's), else Babel's
 value. Babel and the file are read on
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +25,7 @@ from typing import Any
 
 STYLES = ("short", "medium", "long", "full")
 DATA_FILE = Path(__file__).with_name("cldr_java17.json")
+ZONES_FILE = Path(__file__).with_name("cldr_java17_zones.json")
 #: A time-zone name's variants, as Java's ``z`` and ``zzzz`` in standard and daylight time.
 ZONE_VARIANTS = ("short", "long", "short_dst", "long_dst")
 _KEY = re.compile(r"^([a-z]{2,3})(?:_([A-Z]{2}|[0-9]{3}))?$")
@@ -74,6 +77,11 @@ def babel_value(loc: Any, name: str) -> Any:
         from babel.numbers import get_currency_precision
 
         return get_currency_precision(_territory_currency(loc))
+    if name == "zero":
+        return "0"  # Babel's symbols are those of the Latin digits
+    if name in ("currency_decimal", "currency_group"):
+        plain = babel_value(loc, name.removeprefix("currency_"))
+        return loc.number_symbols.get(f"currency{name[9:].title()}", plain)
     symbol = {
         "decimal": ("decimal", "."),
         "group": ("group", ","),
@@ -84,25 +92,32 @@ def babel_value(loc: Any, name: str) -> Any:
     return loc.number_symbols.get(*symbol)
 
 
-def babel_zone_name(loc: Any, zone_name: str, moment: datetime, long: bool) -> str:
-    """A time zone's name from Babel's CLDR, for ``z`` (short) or ``zzzz`` (long)."""
+def babel_zone_name(loc: Any, zone_name: str, moment: datetime, long: bool) -> tuple[str, bool]:
+    """A time zone's name from Babel's CLDR for ``z`` (short) or ``zzzz`` (long), and whether it
+    is only the offset (``GMT+01:00``: Babel has no name for the zone)."""
     if zone_name in ("UTC", "GMT", "Etc/UTC") and not long:
-        return "UTC" if zone_name != "GMT" else "GMT"
-    from babel.dates import get_timezone_name
+        return ("UTC" if zone_name != "GMT" else "GMT"), False
+    from babel.dates import get_timezone_gmt, get_timezone_name
 
-    return get_timezone_name(moment, width="long" if long else "short", locale=loc)
+    width = "long" if long else "short"
+    name = get_timezone_name(moment, width=width, locale=loc)
+    return name, name == get_timezone_gmt(moment, width=width, locale=loc)
 
 
 class LocaleData:
-    """One locale's fields: Java 17's corrections (the locale's, then its language's), then
-    Babel's CLDR; zone names: the locale's corrections, then those its locale shares, then
-    Babel's."""
+    """One locale's fields and zone names: Java 17's corrections (the locale's, then those of
+    the locales it inherits from: its CLDR parent, its language), then Babel's CLDR; where
+    Babel has no name for a zone, the name Java gives most locales that lack one. The zone
+    names are read on the first that is formatted."""
 
-    def __init__(self, babel_locale: Any, chain: list[dict[str, Any]],
-                 shared_zones: dict[str, dict[str, str]]) -> None:  # fmt: skip
+    def __init__(self, babel_locale: Any, keys: list[str], fields: dict[str, dict[str, Any]],
+                 zones: Callable[[], dict[str, Any]]) -> None:  # fmt: skip
         self.babel = babel_locale
-        self.chain = chain
-        self._zones = [chain[0].get("zones", {}) if chain else {}, shared_zones]
+        self.chain = [fields.get(key, {}) for key in keys]
+        self._keys = keys
+        self._zone_document = zones
+        self._zones: list[dict[str, dict[str, str]]] | None = None
+        self._unnamed_zones: dict[str, dict[str, str]] = {}
         self._cache: dict[str, Any] = {}
 
     def field(self, name: str) -> Any:
@@ -127,11 +142,16 @@ class LocaleData:
 
     def zone_name(self, zone_name: str, moment: datetime, long: bool) -> str:
         variant = ZONE_VARIANTS[long + 2 * bool(moment.dst())]
+        if self._zones is None:
+            document = self._zone_document()
+            self._zones = [document["locales"].get(key, {}) for key in self._keys]
+            self._unnamed_zones = document["unnamed"] if self._keys else {}
         for table in self._zones:
             corrected = table.get(zone_name, {}).get(variant)
             if corrected is not None:
                 return corrected
-        return babel_zone_name(self.babel, zone_name, moment, long)
+        name, unnamed = babel_zone_name(self.babel, zone_name, moment, long)
+        return self._unnamed_zones.get(zone_name, {}).get(variant, name) if unnamed else name
 
 
 def locale_key(locale: str) -> str | None:
@@ -142,20 +162,35 @@ def locale_key(locale: str) -> str | None:
     return key if len(parts) <= 2 and _KEY.match(key) else None
 
 
-@lru_cache(maxsize=1)
-def corrections() -> dict[str, Any]:
-    """The generated corrections (read once, on the first format that needs locale data)."""
-    return json.loads(DATA_FILE.read_text(encoding="utf-8"))
+@lru_cache(maxsize=2)
+def corrections(path: Path = DATA_FILE) -> dict[str, Any]:
+    """Generated corrections (each file read once, when first needed)."""
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
-def for_locale(babel_locale: Any, key: str | None, document: dict[str, Any]) -> LocaleData:
-    """A locale's data from Babel's locale and the corrections of ``document``."""
-    by_locale = document["locales"]
-    chain = [] if key is None else [by_locale.get(key, {})]
-    if key and "_" in key:
-        chain.append(by_locale.get(key.split("_")[0], {}))
-    shared = document["zones"] if key in document["zone_locales"] else {}
-    return LocaleData(babel_locale, chain, shared)
+def zone_corrections() -> dict[str, Any]:
+    return corrections(ZONES_FILE)
+
+
+def inherits(key: str) -> list[str]:
+    """The locales whose corrections a locale takes, nearest first: itself, its CLDR parents
+    (en_GB: en_001), its language."""
+    from babel.core import get_global
+
+    parents = get_global("parent_exceptions")
+    keys = [key]
+    while parents.get(keys[-1]) and locale_key(parents[keys[-1]]) == parents[keys[-1]]:
+        keys.append(parents[keys[-1]])
+    language = key.split("_")[0]
+    return keys if language in keys else [*keys, language]
+
+
+def for_locale(babel_locale: Any, key: str | None, fields: dict[str, Any],
+               zones: Callable[[], dict[str, Any]]) -> LocaleData:  # fmt: skip
+    """A locale's data from Babel's locale and the corrections (of fields, by locale; of zone
+    names, a document read when first needed). A form Java does not read as it is (a script,
+    a variant) keeps Babel's own."""
+    return LocaleData(babel_locale, inherits(key) if key else [], fields, zones)
 
 
 @lru_cache(maxsize=64)
@@ -167,4 +202,4 @@ def locale_data(locale: str) -> LocaleData:
         babel_locale = Locale.parse(locale)
     except (UnknownLocaleError, ValueError):
         babel_locale, locale = Locale.parse(DEFAULT_LOCALE), DEFAULT_LOCALE
-    return for_locale(babel_locale, locale_key(locale), corrections())
+    return for_locale(babel_locale, locale_key(locale), corrections()["locales"], zone_corrections)

@@ -36,6 +36,9 @@ class Symbols:
     permille: str
     currency_symbol: str
     currency_digits: int
+    currency_decimal: str = "."
+    currency_group: str = ","
+    zero: str = "0"
 
 
 @lru_cache(maxsize=64)
@@ -49,7 +52,17 @@ def symbols(locale: str) -> Symbols:
         permille=loc.field("permille"),
         currency_symbol=loc.field("currency_symbol"),
         currency_digits=loc.field("currency_digits"),
+        currency_decimal=loc.field("currency_decimal"),
+        currency_group=loc.field("currency_group"),
+        zero=loc.field("zero"),
     )
+
+
+def localize_digits(text: str, zero: str) -> str:
+    """ASCII digits as the locale's (Java formats with its DecimalFormatSymbols' zero digit)."""
+    if zero == "0":
+        return text
+    return text.translate({48 + digit: ord(zero) + digit for digit in range(10)})
 
 
 def _split_affix(part: str) -> tuple[str, str, str]:
@@ -128,10 +141,9 @@ def format_decimal(value: Decimal, pattern: Pattern, sym: Symbols,
             groups.insert(0, integer[-size:])
             integer = integer[:-size]
         groups.insert(0, integer)
-        integer = sym.group.join(groups)
-    body = integer + (sym.decimal + fraction if fraction else "")
-    if not body:
-        body = "0"
+        integer = (sym.currency_group if pattern.currency else sym.group).join(groups)
+    decimal = sym.currency_decimal if pattern.currency else sym.decimal
+    body = localize_digits(integer + (decimal + fraction if fraction else "") or "0", sym.zero)
     if negative:
         return _affix(pattern.neg_prefix, sym) + body + _affix(pattern.neg_suffix, sym)
     return _affix(pattern.prefix, sym) + body + _affix(pattern.suffix, sym)
