@@ -22,6 +22,7 @@ import pytest
 
 from local.invoke import INBOUND, SAMPLE_EVENTS, BuiltStack
 from local.lambda_loader import EVENTS, ROOT, load_event
+from local.lambda_loader import LAYER as LAYER_SOURCE
 from local.offline import SAMPLE_MESSAGE_SID, SCHEDULED_MESSAGE_SID, offline_stack
 from local.runtime import BuiltFunction, InvocationError
 from local.template import function_names
@@ -206,3 +207,32 @@ def test_make_invoke_prints_a_functions_error_as_lambda_does(build_dir):
     error = json.loads(run.stdout)
     assert error["errorType"] == "INVALID_INPUT" and json.loads(error["errorMessage"])["field"]
     assert "Traceback" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("build", ["deployed", "tested"])
+def test_the_built_layer_holds_the_templates_locale_data(build_dir, build):
+    """The corrections to Babel's CLDR (``make locale-data``) are package data: a build
+    without them would format dates and numbers unlike FreeMarker, silently."""
+    root = ROOT / ".aws-sam" / "build" if build == "deployed" else build_dir
+    package = root / "ConnectorLayer" / "python" / "twilio_connector" / "freemarker"
+    source = LAYER_SOURCE / "twilio_connector" / "freemarker"
+    for name in ("cldr_java17.json", "cldr_java17_zones.json"):
+        assert (package / name).read_bytes() == (source / name).read_bytes(), name
+
+
+def test_the_built_layer_formats_with_java_17s_locale_data(build_dir):
+    code = (
+        "import sys; sys.path[:0] = [sys.argv[1]]; "
+        "from twilio_connector.freemarker import render_template; "
+        'print(render_template(\'${d?date.iso?string("d MMM yyyy")} '
+        '${t?datetime.iso?string("zzzz")}\', '
+        "{'d': '2024-03-05', 't': '2024-03-05T14:30:00Z'}, locale='es_MX', time_zone='UTC'))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(build_dir / "ConnectorLayer" / "python")],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "POWERTOOLS_TRACE_DISABLED": "true"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "5 mar. 2024 hora universal coordinada"
