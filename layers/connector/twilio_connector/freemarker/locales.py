@@ -1,16 +1,16 @@
-"""Locale data as Java 17 formats with it: CLDR from Babel (CLDR 41), corrected by the values
-where Java 17 (CLDR 39, as its SimpleDateFormat and DecimalFormat use them) differs, generated
-from Java itself into ``cldr_java17.json`` by ``make locale-data`` (local/goldens/locale_data.py).
+"""Locale data as Java 17 formats with it: CLDR from Babel (CLDR 41), corrected where Java 17
+(CLDR 39, and Java's own ways) gives something else. The corrections are generated from Java
+itself by ``make locale-data`` (local/goldens/locale_data.py): ``cldr_java17.json`` (fields)
+and ``cldr_java17_zones.json`` (time-zone names).
 
-Every value a format reads is a named field (``date.short``, ``time.long``, ``glue.medium``
-(how a date and a time join), ``datetime.medium_short`` (the joined pattern),
+Every value a format reads is a named field: ``date.short``, ``time.long``, ``glue.medium`` (how
+a date and a time join), ``datetime.medium_short`` (the joined pattern),
 ``months.format.abbreviated``, ``days.wide``, ``ampm``, ``eras``, ``decimal``, ``group``,
 ``minus``, ``percent``, ``permille``, ``zero``, ``currency_decimal``, ``currency_group``,
-``currency_symbol``, ``currency_digits``, ``pattern.number``,
-``pattern.currency``, ``pattern.percent``) or a time-zone name; :meth:`LocaleData.field` answers
-the generated correction when there is one (the locale's, else its language's), else Babel's
-value. Babel and the file are read on
-the first format that needs them, never at import.
+``currency_symbol``, ``currency_digits``, ``pattern.number``, ``pattern.currency``,
+``pattern.percent``; or a time-zone name. A locale answers its own correction, else that of a
+locale it inherits from (its CLDR parent, its language), else Babel's value. Babel and each file
+are read on the first format that needs them, never at import.
 """
 
 from __future__ import annotations
@@ -28,14 +28,10 @@ DATA_FILE = Path(__file__).with_name("cldr_java17.json")
 ZONES_FILE = Path(__file__).with_name("cldr_java17_zones.json")
 #: A time-zone name's variants, as Java's ``z`` and ``zzzz`` in standard and daylight time.
 ZONE_VARIANTS = ("short", "long", "short_dst", "long_dst")
-_KEY = re.compile(r"^([a-z]{2,3})(?:_([A-Z]{2}|[0-9]{3}))?$")
+_KEY = re.compile(r"^[a-z]{2,3}(?:_(?:[A-Z]{2}|[0-9]{3}))?$")
 DEFAULT_LOCALE = "en_US"
-#: Fields a locale does not take from its language's corrections: they follow the country.
+#: Fields a locale does not take from those it inherits from: they follow its country.
 TERRITORY_FIELDS = ("currency_symbol", "currency_digits")
-
-
-def _month_names(loc: Any, context: str, width: str) -> list[str]:
-    return [loc.months[context][width][month] for month in range(1, 13)]
 
 
 def _territory_currency(loc: Any) -> str:
@@ -56,7 +52,7 @@ def babel_value(loc: Any, name: str) -> Any:
         return str(loc.datetime_formats[rest])
     if kind == "months":
         context, width = rest.split(".")
-        return _month_names(loc, context, width)
+        return [loc.months[context][width][month] for month in range(1, 13)]
     if kind == "days":
         return [loc.days["format"][rest][day] for day in range(7)]
     if name == "ampm":
