@@ -254,15 +254,15 @@ def main() -> None:
     for document in (fields, zones):
         document["locales"] = {k: v for k, v in sorted(document["locales"].items()) if v}
     check(java, rows, fields, zones)
-    locales.DATA_FILE.write_text(dumps(fields), encoding="utf-8")
-    locales.ZONES_FILE.write_text(dumps(zones), encoding="utf-8")
+    Path(locales.DATA_FILE).write_text(dumps(fields), encoding="utf-8")
+    Path(locales.ZONES_FILE).write_text(dumps(zones), encoding="utf-8")
     field_count = sum(len(v) for v in fields["locales"].values())
     zone_count = sum(len(z) for e in zones["locales"].values() for z in e.values())
     unnamed = sum(len(v) for v in zones["unnamed"].values())
     for path, what in (
-        (locales.DATA_FILE, f"{field_count} fields of {len(fields['locales'])} locales"),
+        (Path(locales.DATA_FILE), f"{field_count} fields of {len(fields['locales'])} locales"),
         (
-            locales.ZONES_FILE,
+            Path(locales.ZONES_FILE),
             f"{zone_count} zone names of {len(zones['locales'])} locales and {unnamed} of "
             "zones Babel has no name for",
         ),

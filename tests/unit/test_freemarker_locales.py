@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import babel
 import pytest
@@ -28,8 +29,8 @@ FIELDS = {
     "currency_decimal", "currency_group", "currency_symbol", "currency_digits",
     "pattern.number", "pattern.currency", "pattern.percent",
 }  # fmt: skip
-FIELDS_FILE = json.loads(locales.DATA_FILE.read_text(encoding="utf-8"))
-ZONES_FILE = json.loads(locales.ZONES_FILE.read_text(encoding="utf-8"))
+FIELDS_FILE = json.loads(Path(locales.DATA_FILE).read_text(encoding="utf-8"))
+ZONES_FILE = json.loads(Path(locales.ZONES_FILE).read_text(encoding="utf-8"))
 
 
 def babel_only(locale: str) -> locales.LocaleData:

@@ -15,20 +15,20 @@ are read on the first format that needs them, never at import.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable
-from datetime import datetime
+import os
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
 
 STYLES = ("short", "medium", "long", "full")
-DATA_FILE = Path(__file__).with_name("cldr_java17.json")
-ZONES_FILE = Path(__file__).with_name("cldr_java17_zones.json")
+# Paths as strings: pathlib is not otherwise imported at cold start.
+DATA_FILE = os.path.join(os.path.dirname(__file__), "cldr_java17.json")
+ZONES_FILE = os.path.join(os.path.dirname(__file__), "cldr_java17_zones.json")
 #: A time-zone name's variants, as Java's ``z`` and ``zzzz`` in standard and daylight time.
 ZONE_VARIANTS = ("short", "long", "short_dst", "long_dst")
-_KEY = re.compile(r"^[a-z]{2,3}(?:_(?:[A-Z]{2}|[0-9]{3}))?$")
 DEFAULT_LOCALE = "en_US"
 #: Fields a locale does not take from those it inherits from: they follow its country.
 TERRITORY_FIELDS = ("currency_symbol", "currency_digits")
@@ -153,15 +153,27 @@ class LocaleData:
 def locale_key(locale: str) -> str | None:
     """``language`` or ``language_COUNTRY`` as Java's ``new Locale(language, country)`` reads a
     locale setting; None for any other form (a script, a variant)."""
-    parts = locale.split("_")
-    key = parts[0].lower() + (f"_{parts[1].upper()}" if len(parts) == 2 else "")
-    return key if len(parts) <= 2 and _KEY.match(key) else None
+    language, _, country = locale.partition("_")
+    if not (language.isascii() and language.isalpha() and len(language) in (2, 3)):
+        return None
+    if not country:
+        return language.lower()
+    letters = len(country) == 2 and country.isalpha()
+    digits = len(country) == 3 and country.isdigit()
+    return (
+        f"{language.lower()}_{country.upper()}"
+        if country.isascii() and (letters or digits)
+        else None
+    )
 
 
 @lru_cache(maxsize=2)
-def corrections(path: Path = DATA_FILE) -> dict[str, Any]:
+def corrections(path: str = DATA_FILE) -> dict[str, Any]:
     """Generated corrections (each file read once, when first needed)."""
-    return json.loads(path.read_text(encoding="utf-8"))
+    import json
+
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
 
 
 def zone_corrections() -> dict[str, Any]:
