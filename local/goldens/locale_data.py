@@ -81,8 +81,10 @@ def java_values(names: list[str], zones: list[str]) -> tuple[str, dict[str, dict
             check=True,
         )
     java = re.search(r"java\.runtime\.version = (\S+)", version)
+    if not java or not java.group(1).startswith("17."):
+        sys.exit(f"make locale-data needs the goldens' Java 17; java is {java and java.group(1)}")
     rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
-    return (java.group(1) if java else "unknown"), {row.pop("locale"): row for row in rows}
+    return java.group(1), {row.pop("locale"): row for row in rows}
 
 
 def _same(name: str, engine: Any, java: Any) -> bool:
