@@ -5,16 +5,15 @@ has it (:mod:`.locales`): the default ``number`` format, ``currency``, ``percent
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from functools import lru_cache
+from typing import NamedTuple
 
 from twilio_connector.freemarker.errors import FtlRuntimeError, Refused
 from twilio_connector.freemarker.locales import locale_data
 
 
-@dataclass(frozen=True)
-class Pattern:
+class Pattern(NamedTuple):  # NamedTuples: immutable, and cheap to create at import
     prefix: str
     suffix: str
     neg_prefix: str
@@ -27,8 +26,7 @@ class Pattern:
     currency: bool
 
 
-@dataclass(frozen=True)
-class Symbols:
+class Symbols(NamedTuple):
     decimal: str
     group: str
     minus: str
