@@ -71,6 +71,18 @@ def test_sample_event_matches_publishes_and_echoes(inbound, handler, lambda_cont
     }
 
 
+def test_the_form_is_parsed_once_per_request(inbound, handler, lambda_context, monkeypatch):
+    """The signature check and the route read the same parsed form (the warm path's cost)."""
+    from twilio_connector import webhook_api
+
+    calls = []
+    parse = webhook_api.form_params
+    monkeypatch.setattr(webhook_api, "form_params", lambda event: calls.append(1) or parse(event))
+    for _ in range(2):
+        assert handler(load_event("inbound_sms"), lambda_context)["statusCode"] == 200
+    assert len(calls) == 2  # one a request, and none left over from the previous request
+
+
 def test_sample_status_callback_publishes_status_changed(inbound, handler, lambda_context):
     answer = handler(load_event("status_callback"), lambda_context)
     assert answer["statusCode"] == 204

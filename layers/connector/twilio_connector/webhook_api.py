@@ -21,10 +21,12 @@ def verify_twilio_signature(
 ) -> Response:
     """Refuse (403) a request whose ``X-Twilio-Signature`` does not verify with the auth token."""
     settings = get_settings()
+    event = app.current_event.raw_event
+    form = form_params(event)  # parsed once: the signature check and the route both read it
+    app.append_context(form_params=form)
     if settings.validate_signature:
-        event = app.current_event.raw_event
         token = get_credentials().auth_token
-        if not signature_is_valid(event, token, settings.public_webhook_url):
+        if not signature_is_valid(event, token, settings.public_webhook_url, form):
             metrics.add_metric(name="WebhookSignatureInvalid", unit=MetricUnit.Count, value=1)
             logger.warning(
                 "Webhook refused: the signature does not verify",
@@ -70,7 +72,9 @@ def twiml(body: str) -> Response:
 
 
 def params(app: APIGatewayRestResolver) -> dict[str, str]:
-    return form_params(app.current_event.raw_event)
+    """The request's parameters, as the signature middleware parsed them."""
+    form = app.context.get("form_params")
+    return form if form is not None else form_params(app.current_event.raw_event)
 
 
 def resolve(app: APIGatewayRestResolver, event: object, context: object) -> dict:

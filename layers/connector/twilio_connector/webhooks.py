@@ -88,7 +88,14 @@ def request_url(event: dict[str, Any], public_base_url: str | None) -> str:
     return f"{base}?{urlencode(query, doseq=True)}" if query else base
 
 
-def signature_is_valid(event: dict[str, Any], token: str, public_base_url: str | None) -> bool:
+def signature_is_valid(
+    event: dict[str, Any],
+    token: str,
+    public_base_url: str | None,
+    form: FormParams | None = None,
+) -> bool:
+    """Whether ``X-Twilio-Signature`` verifies; ``form`` is the request's parameters when the
+    caller parsed them already (``form_params(event)``)."""
     from twilio.request_validator import RequestValidator, get_signature_algorithm
 
     signature = _header(event, "X-Twilio-Signature")
@@ -96,6 +103,8 @@ def signature_is_valid(event: dict[str, Any], token: str, public_base_url: str |
         return False
     url = request_url(event, public_base_url)
     # A JSON body is signed through the bodySHA256 query parameter, not as parameters.
-    params: FormParams | str = raw_body(event) if is_json(event) else form_params(event)
+    params: FormParams | str = (
+        raw_body(event) if is_json(event) else form if form is not None else form_params(event)
+    )
     algorithm = get_signature_algorithm(_header(event, "X-Twilio-Webhooks-Signature-Settings"))
     return RequestValidator(token).validate(url, params, signature, algorithm)
