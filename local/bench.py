@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -316,6 +317,49 @@ def built_cold(
     return found
 
 
+def instructions(
+    build: Path, env: dict[str, str], python: str, baseline: Callable[..., str]
+) -> dict[str, int]:
+    """Instructions each cold start from the build executes, counted by valgrind's callgrind:
+    unlike seconds, the same whatever else the machine does. The child stops at once after its
+    handler returned (``os._exit``), as the timed runs stop the clock there."""
+    valgrind = shutil.which("valgrind")
+    python_as_lambda = [python, "-I", "-S", "-B", "-c"]
+    layer, function = build / "ConnectorLayer" / "python", build / "SendSmsFunction"
+    if valgrind is None or not layer.is_dir():
+        return {}
+    stop = "\nimport os; os._exit(0)\n"
+    codes = {
+        "connector": CONNECTOR_COLD.format(
+            load=FROM_BUILD.format(function=str(function), layer=str(layer)), peak=PEAK_RSS
+        )
+        + stop,
+        "import-only": baseline(path=[str(layer)]) + stop,
+    }
+
+    def count(code: str) -> int:
+        run = subprocess.run(
+            [
+                valgrind,
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                *python_as_lambda,
+                code,
+            ],
+            env={**env, "PYTHONHASHSEED": "0"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        found = re.search(r"Collected : (\d+)", run.stderr)
+        if run.returncode or not found:
+            raise RuntimeError(run.stderr[-2000:])
+        return int(found.group(1))
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(codes, pool.map(count, codes.values()), strict=True))
+
+
 # --- 3. inbound warm path ------------------------------------------------------------------------
 class StubBus:
     """EventBridge that accepts every entry (the bus is not what is measured)."""
@@ -545,6 +589,7 @@ def main() -> int:
         built = built_cold(
             Path(args.build_dir), child_env, args.lambda_python, args.cold_runs, baseline
         )
+        counted = instructions(Path(args.build_dir), child_env, args.lambda_python, baseline)
 
         print("3. inbound warm path ...", flush=True)
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -593,6 +638,8 @@ def main() -> int:
         ratios["built: no bytecode vs bytecode"] = statistics.median(
             n / c for n, c in zip(built["no bytecode"], built["connector"], strict=True)
         )
+    if counted:
+        ratios["built: instructions vs import-only"] = counted["connector"] / counted["import-only"]
     ratios["inbound req/s"] = per_cpu_second
     spreads["inbound req/s"] = spread(inbound_rounds)
     ratios["slowest template render ms"] = max(renders) * 1000
@@ -625,6 +672,14 @@ def main() -> int:
         *(
             (f"cold start from the build: {what}", f"{statistics.median(times) * 1000:.0f} ms", "")
             for what, times in built.items()
+        ),
+        *(
+            (
+                f"cold start from the build: {what}, instructions",
+                f"{number / 1e6:,.0f} M",
+                "callgrind",
+            )
+            for what, number in counted.items()
         ),
         ("  (python interpreter alone)", f"{interpreter * 1000:.0f} ms", ""),
         (
