@@ -1,7 +1,7 @@
 """The syntax tree: expression nodes (``Expr``) and template elements (``Element``).
 
-Plain classes with ``__slots__`` rather than dataclasses: creating 42 dataclasses was two thirds
-of the engine's import time, and the engine is imported on every cold start that renders."""
+Plain classes with ``__slots__`` rather than dataclasses: creating 42 dataclasses was three
+fifths of the engine's import time, and the engine is imported on every cold start that renders."""
 
 from __future__ import annotations
 
