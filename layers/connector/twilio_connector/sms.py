@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextvars
 import json
+import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
@@ -30,7 +32,15 @@ from twilio_connector.errors import (
     SERVICE_UNAVAILABLE,
     ConnectorError,
 )
-from twilio_connector.ledger import Claim, Decision, SendLedger, digest, request_key
+from twilio_connector.ledger import (
+    CLAIM_BATCH,
+    RECORD_BATCH,
+    Claim,
+    Decision,
+    SendLedger,
+    digest,
+    request_key,
+)
 from twilio_connector.observability import count, logger, metrics
 from twilio_connector.phone import parse_recipients, phone_region, validate_sender
 from twilio_connector.redaction import mask_phone
@@ -244,20 +254,19 @@ def _park(request: SendSmsRequest, message: dict[str, Any]) -> None:
 
 def _send_all(sender: Sender, recipients: list[str]) -> list[dict[str, Any] | ConnectorError]:
     """Every recipient's message or error, in input order; up to ``SEND_CONCURRENCY`` at once.
-    Each worker runs in a copy of this context, so the invocation's deadline bounds it too."""
-
-    def one(to: str) -> dict[str, Any] | ConnectorError:
-        try:
-            return sender.send(to)
-        except ConnectorError as error:
-            return error
-
+    Each worker runs in a copy of this context, so the invocation's deadline bounds it too.
+    Through the ledger, this thread claims the recipients a batch at a time, a little ahead of
+    the workers, and writes their outcomes in batches as they come."""
     workers = min(get_settings().send_concurrency, len(recipients))
+    if sender.ledger is not None:
+        return sender.attempt_many(recipients, workers)
     if workers <= 1:
-        return [one(to) for to in recipients]
+        return [sender.attempt(to) for to in recipients]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send") as pool:
         # the context is copied here, in the invocation's thread, once per recipient
-        futures = [pool.submit(contextvars.copy_context().run, one, to) for to in recipients]
+        futures = [
+            pool.submit(contextvars.copy_context().run, sender.attempt, to) for to in recipients
+        ]
         return [future.result() for future in futures]
 
 
@@ -318,6 +327,9 @@ class Sender:
         self.client, self.params, self.ledger, self.key = client, params, ledger, key
         #: recipients whose message an earlier attempt of this request had sent
         self.replayed: set[str] = set()
+        #: outcomes waiting for a batch write (``attempt_many``); None: each written at once
+        self.outcomes: list[tuple[Claim, str, dict[str, Any] | None]] | None = None
+        self._lock = threading.Lock()
 
     def _create(self, to: str) -> dict[str, Any]:
         return to_resource(
@@ -326,15 +338,84 @@ class Sender:
             )
         )
 
-    def send(self, to: str) -> dict[str, Any]:
+    def attempt(self, to: str, claim: Claim | None = None) -> dict[str, Any] | ConnectorError:
+        """:meth:`send`, its error returned rather than raised."""
+        try:
+            return self.send(to, claim)
+        except ConnectorError as error:
+            return error
+
+    def attempt_many(
+        self, recipients: list[str], workers: int
+    ) -> list[dict[str, Any] | ConnectorError]:
+        """Every recipient's outcome through the ledger, ``workers`` at once: claimed here a
+        batch at a time (at most two batches ahead of the outcomes), outcomes written here in
+        batches as they come."""
+        assert self.ledger is not None
+        outcomes: list[dict[str, Any] | ConnectorError | None] = [None] * len(recipients)
+        self.outcomes = []
+        ahead = max(2 * workers, CLAIM_BATCH)
+        running: dict[Future[dict[str, Any] | ConnectorError], int] = {}
+
+        def settle(futures: Iterable[Future[dict[str, Any] | ConnectorError]]) -> None:
+            for future in futures:
+                outcomes[running.pop(future)] = future.result()
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send") as pool:
+            for start in range(0, len(recipients), CLAIM_BATCH):
+                batch = recipients[start : start + CLAIM_BATCH]
+                while running and len(running) + len(batch) > ahead:
+                    settle(wait(running, return_when=FIRST_COMPLETED).done)
+                    self._write_outcomes(RECORD_BATCH)
+                claims: dict[str, Claim] | ConnectorError
+                try:
+                    if time_left() < MIN_CALL_SECONDS:
+                        raise GATEWAY_TIMEOUT(
+                            "The function's time ran out before this recipient's turn"
+                        )
+                    claims = self.ledger.claim_many(self.key, batch, self._lease())
+                except ConnectorError as error:
+                    claims = error
+                for index, to in enumerate(batch, start):
+                    if isinstance(claims, ConnectorError):
+                        outcomes[index] = claims
+                        continue
+                    work = contextvars.copy_context().run
+                    running[pool.submit(work, self.attempt, to, claims.get(to))] = index
+                self._write_outcomes(RECORD_BATCH)
+            while running:
+                settle(wait(running, return_when=FIRST_COMPLETED).done)
+                self._write_outcomes(RECORD_BATCH)
+        self._write_outcomes(1)
+        self.outcomes = None
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _write_outcomes(self, at_least: int) -> None:
+        """Write the waiting outcomes in whole batches once ``at_least`` are waiting."""
+        assert self.ledger is not None and self.outcomes is not None
+        with self._lock:
+            if len(self.outcomes) < at_least:
+                return
+            whole = len(self.outcomes) - len(self.outcomes) % at_least
+            ready, self.outcomes[:whole] = self.outcomes[:whole], []
+        try:
+            self.ledger.record_many(ready)
+        except ConnectorError as error:
+            # the sends themselves are settled; a retry reconciles these recipients with Twilio
+            logger.error("Send outcome not recorded", extra={"code": error.code})
+
+    def send(self, to: str, claim: Claim | None = None) -> dict[str, Any]:
+        """Send to ``to`` (``claim``: taken for it already by :meth:`SendLedger.claim_many`)."""
         if time_left() < MIN_CALL_SECONDS:
+            if claim is not None:  # nothing was sent: a retry sends it
+                self._record(claim, "failed")
             raise GATEWAY_TIMEOUT("The function's time ran out before this recipient's turn")
         if self.ledger is None:
             try:
                 return self._create(to)
             except OutcomeUnknown as unknown:
                 raise unknown.error from None
-        claim = self.ledger.claim(self.key, to, self._lease())
+        claim = claim or self.ledger.claim(self.key, to, self._lease())
         if claim.decision is Decision.ADOPT:
             assert claim.resource is not None
             self.replayed.add(to)
@@ -380,6 +461,10 @@ class Sender:
 
     def _record(self, claim: Claim, status: str, resource: dict[str, Any] | None = None) -> None:
         assert self.ledger is not None
+        if self.outcomes is not None:
+            with self._lock:  # written in batches by attempt_many
+                self.outcomes.append((claim, status, resource))
+                return
         try:
             self.ledger.record(claim, status, resource)
         except ConnectorError as error:
