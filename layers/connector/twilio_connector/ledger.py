@@ -11,8 +11,8 @@ A record goes ``started`` (claimed, with a lease) -> ``sent`` (Twilio's resource
 - finds ``failed`` or nothing: sends.
 
 Claims are conditional writes, so two invocations never both send. A bulk send claims its
-recipients in ``TransactWriteItems`` of ``CLAIM_BATCH`` (each recipient's record and its attempt
-entry, written together), and writes their outcomes in ``BatchWriteItem`` of ``RECORD_BATCH``
+recipients in ``TransactWriteItems`` of ``CLAIM_BATCH`` (each recipient's record and its attempts
+record, created together), and writes their outcomes in ``BatchWriteItem`` of ``RECORD_BATCH``
 while their leases have ``LEASE_MARGIN`` to run: about two DynamoDB calls per 25 recipients
 instead of three per recipient (``make bench``). A recipient whose record already exists (a
 retry) is claimed on its own, as above. powertools idempotency is not
@@ -220,16 +220,23 @@ class SendLedger:
                             "TableName": self.table,
                             "Item": item,
                             "ConditionExpression": "attribute_not_exists(id)",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                         }
                     }
                 )
+                # a fresh recipient has no attempts record this hour: created whole, as the
+                # update's ADD would create it (and a put costs DynamoDB less than an update);
+                # one that has (another request, same text): claim() adds to it
                 actions.append(
                     {
-                        "Update": {
+                        "Put": {
                             "TableName": self.table,
-                            "Key": attempt["Key"],
-                            "UpdateExpression": attempt["UpdateExpression"],
-                            "ExpressionAttributeValues": attempt["Values"],
+                            "Item": {
+                                **attempt["Key"],
+                                "entries": attempt["Values"][":entry"],
+                                "expiration": attempt["Values"][":expiration"],
+                            },
+                            "ConditionExpression": "attribute_not_exists(id)",
                         }
                     }
                 )
@@ -239,16 +246,19 @@ class SendLedger:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise _unavailable(exc) from exc
                 reasons = exc.response.get("CancellationReasons") or []
+                claim_reasons = reasons[::2]
+                tokens = [r.get("Item", {}).get("claim", {}).get("S") for r in claim_reasons]
+                if claim_reasons and all(
+                    token == claim.token for token, claim in zip(tokens, order, strict=False)
+                ):
+                    # an SDK retry of a transaction that was written: these claims are ours
+                    return pending
                 # a record that exists: claim() decides; a concurrent transaction on the same
                 # items (another invocation of this request): claim() too, one by one
                 left_out = {
                     claim.recipient
-                    for claim, reason in zip(order, reasons[::2], strict=False)
-                    if reason.get("Code") not in (None, "None")
-                } | {
-                    claim.recipient
-                    for claim, reason in zip(order, reasons[1::2], strict=False)
-                    if reason.get("Code") not in (None, "None")
+                    for index, claim in enumerate(order)
+                    if _cancelled(reasons, 2 * index) or _cancelled(reasons, 2 * index + 1)
                 }
                 if not left_out:  # a reason DynamoDB did not attribute: one by one, all
                     return {}
@@ -364,7 +374,8 @@ class SendLedger:
         """Record many outcomes: ``RECORD_BATCH`` to a ``BatchWriteItem`` while their claims'
         leases have ``LEASE_MARGIN`` to run (no other invocation can hold them: the write needs
         no condition), :meth:`record` one by one otherwise (a single outcome too), and for what
-        DynamoDB left unprocessed ``BATCH_ROUNDS`` times. Raises the first error of those one-by-one writes."""
+        DynamoDB left unprocessed ``BATCH_ROUNDS`` times. Raises the first error of those
+        one-by-one writes."""
         safe_until = time.time() + LEASE_MARGIN
         batched = [o for o in outcomes if o[0].lease_until > safe_until]
         one_by_one = [o for o in outcomes if o[0].lease_until <= safe_until]
@@ -413,6 +424,11 @@ class SendLedger:
             item["sid"] = {"S": str(resource.get("sid"))}
             item["resource"] = {"S": json.dumps(resource)}
         return item
+
+
+def _cancelled(reasons: list[dict[str, Any]], index: int) -> bool:
+    """Whether a cancelled transaction's action ``index`` was refused (not merely not run)."""
+    return index < len(reasons) and reasons[index].get("Code") not in (None, "None")
 
 
 def _unavailable(exc: Exception) -> Exception:

@@ -6,7 +6,7 @@ import contextvars
 import json
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
@@ -312,6 +312,8 @@ def _compared(params: dict[str, Any]) -> list[Any]:
     return ["service", params.get("messaging_service_sid"), params.get("body") or ""]
 
 
+#: Batches of claims taken ahead of the sends, concurrently.
+CLAIMS_AHEAD = 2
 #: How far back (seconds) reconciliation looks before a lost attempt, for clock differences.
 CLOCK_SKEW = 60
 #: Pages of the recipient's messages reconciliation reads at most.
@@ -348,58 +350,85 @@ class Sender:
     def attempt_many(
         self, recipients: list[str], workers: int
     ) -> list[dict[str, Any] | ConnectorError]:
-        """Every recipient's outcome through the ledger, ``workers`` at once: claimed here a
-        batch at a time (at most two batches ahead of the outcomes), outcomes written here in
-        batches as they come."""
+        """Every recipient's outcome through the ledger, ``workers`` at once: this thread claims
+        them a batch at a time, at most two batches ahead of the outcomes (a claim's lease runs
+        from its claim); one writer thread writes the outcomes in batches as they come."""
         assert self.ledger is not None
         outcomes: list[dict[str, Any] | ConnectorError | None] = [None] * len(recipients)
         self.outcomes = []
         ahead = max(2 * workers, CLAIM_BATCH)
         running: dict[Future[dict[str, Any] | ConnectorError], int] = {}
+        writes: list[Future[None]] = []
 
         def settle(futures: Iterable[Future[dict[str, Any] | ConnectorError]]) -> None:
             for future in futures:
                 outcomes[running.pop(future)] = future.result()
+            if ready := self._whole_batches(RECORD_BATCH):
+                writes.append(writer.submit(contextvars.copy_context().run, self._write, ready))
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send") as pool:
-            for start in range(0, len(recipients), CLAIM_BATCH):
-                batch = recipients[start : start + CLAIM_BATCH]
-                while running and len(running) + len(batch) > ahead:
+        with (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send") as pool,
+            ThreadPoolExecutor(max_workers=CLAIMS_AHEAD, thread_name_prefix="claim") as claimer,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as writer,
+        ):
+            # the next batches' claims are taken while this one is sent (two claim threads:
+            # a transaction takes about as long as its batch's sends)
+            batches = [
+                (start, recipients[start : start + CLAIM_BATCH])
+                for start in range(0, len(recipients), CLAIM_BATCH)
+            ]
+            claiming = deque(
+                (start, batch, claimer.submit(contextvars.copy_context().run, self._claim, batch))
+                for start, batch in batches[:CLAIMS_AHEAD]
+            )
+            for start, batch in batches[CLAIMS_AHEAD:] + [(-1, [])] * CLAIMS_AHEAD:
+                first, claimed, claims_future = claiming.popleft()
+                while running and len(running) + len(claimed) > ahead:
                     settle(wait(running, return_when=FIRST_COMPLETED).done)
-                    self._write_outcomes(RECORD_BATCH)
-                claims: dict[str, Claim] | ConnectorError
-                try:
-                    if time_left() < MIN_CALL_SECONDS:
-                        raise GATEWAY_TIMEOUT(
-                            "The function's time ran out before this recipient's turn"
-                        )
-                    claims = self.ledger.claim_many(self.key, batch, self._lease())
-                except ConnectorError as error:
-                    claims = error
-                for index, to in enumerate(batch, start):
+                claims = claims_future.result()
+                if batch:
+                    work = contextvars.copy_context().run
+                    claiming.append((start, batch, claimer.submit(work, self._claim, batch)))
+                for index, to in enumerate(claimed, first):
                     if isinstance(claims, ConnectorError):
                         outcomes[index] = claims
                         continue
                     work = contextvars.copy_context().run
                     running[pool.submit(work, self.attempt, to, claims.get(to))] = index
-                self._write_outcomes(RECORD_BATCH)
+                if not claiming:
+                    break
             while running:
                 settle(wait(running, return_when=FIRST_COMPLETED).done)
-                self._write_outcomes(RECORD_BATCH)
-        self._write_outcomes(1)
+        for write in writes:
+            write.result()  # (a crash in the writer is the invocation's)
+        self._write(self._whole_batches(1))
         self.outcomes = None
         return [outcome for outcome in outcomes if outcome is not None]
 
-    def _write_outcomes(self, at_least: int) -> None:
-        """Write the waiting outcomes in whole batches once ``at_least`` are waiting."""
-        assert self.ledger is not None and self.outcomes is not None
-        with self._lock:
-            if len(self.outcomes) < at_least:
-                return
-            whole = len(self.outcomes) - len(self.outcomes) % at_least
-            ready, self.outcomes[:whole] = self.outcomes[:whole], []
+    def _claim(self, batch: list[str]) -> dict[str, Claim] | ConnectorError:
+        """Fresh claims of ``batch`` (those left out are claimed one by one), or why none."""
+        assert self.ledger is not None
         try:
-            self.ledger.record_many(ready)
+            if time_left() < MIN_CALL_SECONDS:
+                raise GATEWAY_TIMEOUT("The function's time ran out before this recipient's turn")
+            return self.ledger.claim_many(self.key, batch, self._lease())
+        except ConnectorError as error:
+            return error
+
+    def _whole_batches(self, size: int) -> list[tuple[Claim, str, dict[str, Any] | None]]:
+        """The waiting outcomes that fill whole batches of ``size``, taken from the queue."""
+        assert self.outcomes is not None
+        with self._lock:
+            whole = len(self.outcomes) - len(self.outcomes) % size
+            ready, self.outcomes[:whole] = self.outcomes[:whole], []
+        return ready
+
+    def _write(self, outcomes: list[tuple[Claim, str, dict[str, Any] | None]]) -> None:
+        assert self.ledger is not None
+        if not outcomes:
+            return
+        try:
+            self.ledger.record_many(outcomes)
         except ConnectorError as error:
             # the sends themselves are settled; a retry reconciles these recipients with Twilio
             logger.error("Send outcome not recorded", extra={"code": error.code})
