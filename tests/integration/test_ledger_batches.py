@@ -87,6 +87,28 @@ def test_a_bulk_send_writes_the_ledger_in_batches(
     assert dynamodb_calls["TransactWriteItems"] == 2
     assert 4 <= dynamodb_calls["BatchWriteItem"] <= 8
     assert dynamodb_calls["PutItem"] == dynamodb_calls["UpdateItem"] == 0
+    assert_allowed_by_the_template(dynamodb_calls)
+
+
+#: The IAM actions that authorise an API call (a transaction: those of its item actions).
+IAM_ACTIONS = {"TransactWriteItems": {"PutItem", "UpdateItem"}}
+
+
+def assert_allowed_by_the_template(calls: Counter) -> None:
+    """SendSmsFunction's policy in template.yaml allows every DynamoDB call it made."""
+    from local.template import load_template
+
+    policies = load_template()["Resources"]["SendSmsFunction"]["Properties"]["Policies"]
+    allowed = {
+        action.removeprefix("dynamodb:")
+        for policy in policies
+        if "Statement" in policy
+        for statement in policy["Statement"]
+        if statement.get("Sid") == "SendLedger"
+        for action in statement["Action"]
+    }
+    for call in calls:
+        assert IAM_ACTIONS.get(call, {call}) <= allowed, call
 
 
 def test_a_retry_of_a_bulk_send_replays_it(aws, emulator, handler, lambda_context):
@@ -196,6 +218,7 @@ def test_a_batch_write_throttled_past_its_retries_is_written_one_by_one(
     result = handler({"smsTo": NUMBERS[:40], "smsBody": "Throttled"}, lambda_context)
     assert len(result["smsResult"]) == 40
     assert dynamodb_calls["UpdateItem"] == 40  # each outcome by its conditional write
+    assert_allowed_by_the_template(dynamodb_calls)
     kept = records()
     assert {item["status"]["S"] for item in kept.values()} == {"sent"}
     # and a retry replays every message, sending nothing
