@@ -277,7 +277,15 @@ COMPACT_FIELDS = ("sid", "to", "from", "status", "date_created", "error_code")
 def _fitted(result: dict[str, Any]) -> dict[str, Any]:
     """The result, with ``messages`` reduced to their key fields (and ``messagesCompacted``)
     when the full resources would pass ``MAX_RESULT_BYTES`` (256 KiB: a state's payload)."""
-    if len(json.dumps(result)) <= get_settings().max_result_bytes:
+    limit = get_settings().max_result_bytes
+    # json.dumps(result)'s length, message by message: no string of the whole result (10,000
+    # messages are about 9 MB of JSON), and no more of it than the limit
+    size = len(json.dumps({**result, "messages": []})) + 2 * max(len(result["messages"]) - 1, 0)
+    for message in result["messages"]:
+        size += len(json.dumps(message))
+        if size > limit:
+            break
+    else:
         return result
     compact = [{k: m.get(k) for k in COMPACT_FIELDS} for m in result["messages"]]
     return {**result, "messages": compact, "messagesCompacted": True}
