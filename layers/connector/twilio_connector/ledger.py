@@ -115,7 +115,7 @@ class SendLedger:
         ``IDEMPOTENCY_KEY_REUSED`` if the key was used for another request."""
         from botocore.exceptions import ClientError
 
-        now = time.time()
+        now = int(time.time() * 1000) / 1000  # whole milliseconds: what .now shows, kept
         try:
             aws_client("dynamodb").put_item(
                 TableName=self.table,

@@ -159,7 +159,7 @@ def render_body(request: SendSmsRequest, now: float | None = None) -> str | None
     """The body rendered against the metadata (``.now``: ``now``, epoch seconds, if given)."""
     if request.body_template is None:
         return None
-    now_millis = None if now is None else int(now * 1000)
+    now_millis = None if now is None else round(now * 1000)
     body = render(request.body_template, request.variables, now_millis=now_millis)
     if not inputs.is_text(body):
         raise INVALID_INPUT(
