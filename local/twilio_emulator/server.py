@@ -113,6 +113,8 @@ class Faults:
     fail_errors: list[dict] = field(default_factory=list)  # next answers: {status, code, message}
     drop_after_store: int = 0  # the next N creates are stored, then the connection is dropped
     fail_after_store: list[int] = field(default_factory=list)  # next creates stored, then 5xx
+    slow_commit: int = 0  # the next N creates are stored only after commit_seconds, then answered
+    commit_seconds: float = 1.0
     hang_after_store: int = 0  # the next N creates are stored, then answered after hang_seconds
     hang_seconds: float = 5.0
 
@@ -794,6 +796,12 @@ class _Handler(BaseHTTPRequestHandler):
                 raise TwilioApiError(status, status, HTTPStatus(status).phrase)
             if error:
                 raise TwilioApiError(error["status"], error["code"], error.get("message", "Error"))
+            if method == "POST" and _MESSAGES.match(parts.path):
+                with emulator._lock:
+                    slow = faults.slow_commit > 0
+                    faults.slow_commit -= 1 if slow else 0
+                if slow:  # a slow commit: stored after the client may have given up waiting
+                    time.sleep(faults.commit_seconds)
             code, body = self._route(method, parts.path, parts.query, raw)
             if method == "POST" and code == 201:
                 with emulator._lock:

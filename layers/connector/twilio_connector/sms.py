@@ -198,6 +198,7 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     client = get_client(credentials)
     if ledger is not None:
         ledger.content = digest(_compared(params))
+        ledger.unknown_hold = _unknown_hold()
     sender = Sender(client, params, ledger, key)
 
     messages: list[dict[str, Any]] = []
@@ -355,6 +356,21 @@ def _compared(params: dict[str, Any]) -> list[Any]:
     return ["service", params.get("messaging_service_sid"), params.get("body") or ""]
 
 
+#: How long after its answer was due Twilio may still store a message whose request it got
+#: (a slow commit): an attempt with an unknown outcome is not taken for absent before.
+COMMIT_MARGIN = 5.0
+
+
+def _unknown_hold() -> float:
+    """How long after its claim an attempt with an unknown outcome may still take effect: its
+    Twilio call's connect and read timeouts and the commit margin (``SEND_LEASE_SECONDS``, when
+    set, stands for all of it, as it does for the lease)."""
+    settings = get_settings()
+    if settings.send_lease_seconds is not None:
+        return settings.send_lease_seconds
+    return settings.connect_timeout + settings.read_timeout + COMMIT_MARGIN
+
+
 #: Batches of claims taken ahead of the sends, concurrently.
 CLAIMS_AHEAD = 2
 #: How far back (seconds) reconciliation looks before a lost attempt, for clock differences.
@@ -502,7 +518,10 @@ class Sender:
             self.replayed.add(to)
             return claim.resource
         if claim.decision is Decision.BUSY:
-            raise CONFLICT("Another invocation is sending this message to this recipient; retry")
+            raise CONFLICT(
+                "Another invocation is sending this message to this recipient, or an earlier "
+                "attempt's outcome is not known yet (Twilio may still be storing it); retry"
+            )
         if claim.decision is Decision.RECONCILE:
             try:
                 found = self.find_sent(claim, claim.previous_attempt_at or 0)
@@ -567,12 +586,24 @@ class Sender:
         unowned = [resource for resource in candidates if resource["sid"] not in owned]
         if not unowned:
             return None
+        if unsettled and all(lost for _, lost in unsettled) and len(unowned) > len(unsettled):
+            # every other unsettled attempt was lost too, and there are more unowned messages
+            # than they could have sent: this request's is among them. Each of the lost
+            # attempts takes the one at its rank (by record key), oldest first: the same pick
+            # whichever of them settles first, never the same message for two
+            ranks = sorted([claim.key, *(key for key, _ in unsettled)])
+            oldest_first = sorted(
+                unowned,
+                key=lambda r: (parsedate_to_datetime(r["date_created"]).timestamp(), r["sid"]),
+            )
+            return oldest_first[ranks.index(claim.key)]
         if unsettled:
             raise SEND_OUTCOME_AMBIGUOUS(
                 f"A message with this text to {mask_phone(claim.recipient)} exists, but "
-                f"{unsettled} other request(s) sending the same text to this recipient have not "
-                "settled: it cannot be told whose it is. Retry: once they settle it is decided; "
-                "if this persists, see the README (a possible duplicate against a possible loss)",
+                f"{len(unsettled)} other request(s) sending the same text to this recipient have "
+                "not settled: it cannot be told whose it is. Retry: once they settle it is "
+                "decided; if this persists, see the README (a possible duplicate against a "
+                "possible loss)",
                 candidates=len(unowned),
             )
         return unowned[-1]  # the oldest: the nearest to this request's attempt
