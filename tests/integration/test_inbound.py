@@ -357,7 +357,7 @@ def refuse_entries_of(events, monkeypatch, trigger, refusing=lambda: True):
 
     def put_events(**kwargs):
         entries = kwargs["Entries"]
-        refused = [refusing() and json.loads(e["Detail"])["trigger"] == trigger for e in entries]
+        refused = [json.loads(e["Detail"])["trigger"] == trigger and refusing() for e in entries]
         accepted = [e for e, no in zip(entries, refused, strict=True) if not no]
         answer = real(Entries=accepted) if accepted else {"Entries": []}
         results = iter(answer["Entries"])

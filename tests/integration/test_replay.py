@@ -216,6 +216,7 @@ def test_dry_run_publishes_and_deletes_nothing(inbound, lambda_context, monkeypa
         "failed": 0,
         "unreadable": 1,
         "notDeleted": 0,
+        "alreadyPublished": 0,
         "eventsByType": {"SMS_RECEIVED": 2},
     }
     assert log.count("would publish") == 2 and "unreadable" in log

@@ -1,0 +1,88 @@
+"""AWS faults moto has no switch for, injected on a boto3 client the way the tests inject the
+others (botocore's ``before-send`` / ``before-call`` events, which moto's own handler follows).
+
+- :func:`lose_answers`: AWS applies the request, and its answer is lost (the connection drops or
+  the read times out after AWS committed): the caller sees ``ReadTimeoutError``, and botocore's
+  retry, if any, sends the request again. For EventBridge's ``PutEvents``, the events are on the
+  bus although the caller was told nothing.
+- :func:`fail_calls`: a call fails after every retry botocore would make (a ``ClientError``), for
+  the calls a predicate picks.
+
+Both work with moto in-process (``mock_aws``) and in server mode (``AWS_ENDPOINT_URL``), for any
+service with a JSON protocol (EventBridge, SQS, DynamoDB, Step Functions, Secrets Manager).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+
+def lose_answers(client: Any, operation: str, count: int = 1) -> list[dict[str, Any]]:
+    """The next ``count`` ``operation`` requests made through ``client`` are applied by AWS (a
+    client of the same service and endpoint sends them) and their answers lost. Returns the
+    lost requests' parameters, appended as they happen."""
+    import boto3
+    from botocore import xform_name
+    from botocore.exceptions import ReadTimeoutError
+
+    model = client.meta.service_model
+    if model.protocol != "json":
+        raise ValueError(f"{model.service_name} does not speak JSON: not supported")
+    lost: list[dict[str, Any]] = []
+    applier: list[Any] = []
+
+    def apply_then_lose(request: Any, **kwargs: Any) -> None:
+        if len(lost) >= count:
+            return  # the answer comes back as usual
+        if not applier:  # built on first use: inside the test's moto
+            applier.append(
+                boto3.client(
+                    model.service_name,
+                    region_name=client.meta.region_name,
+                    endpoint_url=client.meta.endpoint_url,
+                )
+            )
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body
+        params = json.loads(body or "{}")
+        getattr(applier[0], xform_name(operation))(**params)  # AWS applies it...
+        lost.append(params)
+        raise ReadTimeoutError(endpoint_url=request.url)  # ...and the answer never arrives
+
+    client.meta.events.register(
+        f"before-send.{model.service_id.hyphenize()}.{operation}", apply_then_lose
+    )
+    return lost
+
+
+def fail_calls(
+    client: Any,
+    operation: str,
+    when: Callable[[dict[str, Any]], bool] = lambda params: True,
+    code: str = "InternalServerError",
+    times: int | None = 1,
+) -> list[dict[str, Any]]:
+    """``operation`` calls through ``client`` whose parameters ``when`` picks fail with ``code``
+    (HTTP 500), as if every retry had failed: the first ``times`` of them (None: all). Returns
+    the failed calls' parameters."""
+    from botocore.exceptions import ClientError
+
+    model = client.meta.service_model
+    failed: list[dict[str, Any]] = []
+
+    def fail(params: dict[str, Any], **kwargs: Any) -> None:
+        if (times is None or len(failed) < times) and when(params):
+            failed.append(params)
+            raise ClientError(
+                {
+                    "Error": {"Code": code, "Message": "injected"},
+                    "ResponseMetadata": {"HTTPStatusCode": 500},
+                },
+                operation,
+            )
+
+    client.meta.events.register(
+        f"before-parameter-build.{model.service_id.hyphenize()}.{operation}", fail
+    )
+    return failed
