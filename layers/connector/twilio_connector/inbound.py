@@ -19,7 +19,6 @@ per ``MessageSid`` (:func:`twilio_connector.task_tokens.on_reply`).
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -42,17 +41,20 @@ MAX_ECHO_CHARS = 1600
 PUBLISHED_TTL_SECONDS = event_ledger.TTL_SECONDS
 
 
-@dataclass
 class _Attempt:
-    """What one delivery of a message did so far (for keeping the rest if it fails)."""
+    """What one delivery of a message did so far (for keeping the rest if it fails). (A plain
+    class: a dataclass costs the cold start its decoration.)"""
 
-    details: list[dict[str, Any]] | None = None
-    #: the events known on the bus (this delivery's, or recorded by an earlier one)
-    published: set[str] = field(default_factory=set)
-    #: every event is on the bus or on the dead-letter queue
-    kept: bool = False
-    #: the dead-letter queue refused: nothing more can be kept
-    dead_letter_failed: bool = False
+    __slots__ = ("dead_letter_failed", "details", "kept", "published")
+
+    def __init__(self) -> None:
+        self.details: list[dict[str, Any]] | None = None
+        #: the events known on the bus (this delivery's, or recorded by an earlier one)
+        self.published: set[str] = set()
+        #: every event is on the bus or on the dead-letter queue
+        self.kept = False
+        #: the dead-letter queue refused: nothing more can be kept
+        self.dead_letter_failed = False
 
 
 _ATTEMPT: ContextVar[_Attempt | None] = ContextVar("inbound_attempt", default=None)
@@ -170,7 +172,7 @@ def publish_and_keep(
     detail_type: str,
     message_sid: str,
     details: list[dict[str, Any]],
-    attempt: Any = None,
+    attempt: _Attempt | None = None,
     message: dict[str, str] | None = None,
 ) -> dict[str, str | None]:
     """Publish the events of ``message_sid`` not known published yet, record what EventBridge

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import random
 import time
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -44,13 +43,16 @@ RETRYABLE = frozenset(
     {"InternalFailure", "ThrottlingException", "EndpointConnectionError", "ConnectTimeoutError"}
 )
 #: The namespace of the events' ids (UUID version 5): fixed, so an id never changes.
-EVENT_ID_NAMESPACE = uuid.UUID("8f0c7a52-5d1e-4b8a-9a57-2c6f0d4b1e63")
+EVENT_ID_NAMESPACE = "8f0c7a52-5d1e-4b8a-9a57-2c6f0d4b1e63"
 
 
 def event_id(detail_type: str, message_sid: str, name: str) -> str:
     """The stable identity of a connector event: ``SMS_RECEIVED`` of one message for one trigger
     (``name`` = the trigger), ``SMS_STATUS_CHANGED`` of one message to one status."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, "\n".join((detail_type, message_sid, name))))
+    import uuid  # (on first use: not on the import path of every cold start)
+
+    namespace = uuid.UUID(EVENT_ID_NAMESPACE)
+    return str(uuid.uuid5(namespace, "\n".join((detail_type, message_sid, name))))
 
 
 def is_unknown(error: str | None) -> bool:
