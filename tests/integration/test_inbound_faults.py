@@ -174,7 +174,7 @@ def test_a_webhook_that_fails_before_publishing_has_kept_the_message(
     message's events are on the dead-letter queue first; the replay publishes them once."""
     fail_calls(client("dynamodb"), "PutItem", code="ProvisionedThroughputExceededException")
     answer = handler(message("Order Number 42"), lambda_context)
-    assert answer["statusCode"] == 500
+    assert answer["statusCode"] == 500 and answer["body"] == "SERVICE_UNAVAILABLE"
     assert inbound.events() == []
     report = replay()  # Twilio never delivered it again
     assert (report.replayed, report.published) == (1, 1)

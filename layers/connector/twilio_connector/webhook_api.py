@@ -100,6 +100,10 @@ def webhook_resolver() -> APIGatewayRestResolver:
         if type(error).__name__ == "IdempotencyAlreadyInProgressError":
             # the same MessageSid is being processed right now: that delivery answers Twilio
             return Response(409, content_types.TEXT_PLAIN, "Already in progress")
+        if type(error).__name__ == "IdempotencyPersistenceLayerError":
+            # the idempotency table failed (the message's events were kept first): transient
+            logger.error("Webhook failed", extra={"code": "SERVICE_UNAVAILABLE"})
+            return Response(500, content_types.TEXT_PLAIN, "SERVICE_UNAVAILABLE")
         # e.g. neither EventBridge nor the dead-letter queue took the event: answering 500 makes
         # Twilio call the number's fallback URL, and the idempotency record is released
         logger.exception("Webhook failed", extra={"code": "UNKNOWN_ERROR"})
