@@ -315,5 +315,6 @@ def receive_status(params: dict[str, str]) -> None:
     # the event first, kept whatever comes next: if resuming a waiting execution fails (500),
     # Twilio's retry of this callback resumes it then and publishes nothing again
     publish_and_keep(SMS_STATUS_CHANGED, sid, [detail])
-    task_tokens.on_status(detail)
+    # (a waiting execution gets the status as before: the event's identity is the bus's concern)
+    task_tokens.on_status({key: value for key, value in detail.items() if key != "eventId"})
     logger.info("SMS status", extra={"messageSid": sid, "status": status})
