@@ -10,13 +10,21 @@ others (botocore's ``before-send`` / ``before-call`` events, which moto's own ha
 
 Both work with moto in-process (``mock_aws``) and in server mode (``AWS_ENDPOINT_URL``), for any
 service with a JSON protocol (EventBridge, SQS, DynamoDB, Step Functions, Secrets Manager).
+
+- :class:`LostAnswerProxy`: the same lost answer on the wire, for a process the test cannot hook
+  (a built function): an endpoint in front of moto's server that forwards every request and
+  drops the connection, once moto has answered, for the requests of one ``X-Amz-Target``.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def lose_answers(client: Any, operation: str, count: int = 1) -> list[dict[str, Any]]:
@@ -86,3 +94,69 @@ def fail_calls(
         f"before-parameter-build.{model.service_id.hyphenize()}.{operation}", fail
     )
     return failed
+
+
+class LostAnswerProxy:
+    """``with LostAnswerProxy(moto_url) as proxy``: ``proxy.url`` forwards to ``moto_url``; the
+    first ``count`` requests whose ``X-Amz-Target`` is ``target`` are applied by moto and their
+    connection closed without an answer (``proxy.lost`` counts them). Give a function
+    ``AWS_ENDPOINT_URL_EVENTBRIDGE=proxy.url`` to lose its ``PutEvents`` answers."""
+
+    def __init__(self, upstream: str, target: str = "AWSEvents.PutEvents", count: int = 1) -> None:
+        self.upstream = urlsplit(upstream)
+        self.target, self.count, self.lost = target, count, 0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _lose(self, target: str | None) -> bool:
+        with self._lock:
+            if target == self.target and self.lost < self.count:
+                self.lost += 1
+                return True
+            return False
+
+    def __enter__(self) -> LostAnswerProxy:
+        proxy = self
+
+        class Forward(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                upstream = http.client.HTTPConnection(
+                    proxy.upstream.hostname, proxy.upstream.port, timeout=30
+                )
+                try:
+                    upstream.request(self.command, self.path, body, dict(self.headers))
+                    answer = upstream.getresponse()
+                    data = answer.read()
+                finally:
+                    upstream.close()
+                if proxy._lose(self.headers.get("X-Amz-Target")):
+                    self.close_connection = True  # applied; the answer never leaves
+                    return
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_PUT = do_DELETE = do_POST
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
