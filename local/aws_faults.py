@@ -70,10 +70,11 @@ def fail_calls(
     when: Callable[[dict[str, Any]], bool] = lambda params: True,
     code: str = "InternalServerError",
     times: int | None = 1,
+    status: int = 500,
 ) -> list[dict[str, Any]]:
     """``operation`` calls through ``client`` whose parameters ``when`` picks fail with ``code``
-    (HTTP 500), as if every retry had failed: the first ``times`` of them (None: all). Returns
-    the failed calls' parameters."""
+    (HTTP ``status``), as if every retry had failed: the first ``times`` of them (None: all).
+    Returns the failed calls' parameters."""
     from botocore.exceptions import ClientError
 
     model = client.meta.service_model
@@ -85,7 +86,7 @@ def fail_calls(
             raise ClientError(
                 {
                     "Error": {"Code": code, "Message": "injected"},
-                    "ResponseMetadata": {"HTTPStatusCode": 500},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
                 },
                 operation,
             )

@@ -292,3 +292,42 @@ def test_a_reply_delivered_again_after_its_waiter_was_resumed_resumes_no_other(
     other = message("Order Number 43", sid="SM" + "9" * 32)  # the next reply: the next waiter
     assert handler(other, lambda_context)["statusCode"] == 200
     assert resumed[-1] == TOKENS[1]
+
+
+# --- what may be put again -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raised", "outcome"),
+    [
+        ("ReadTimeoutError", "OutcomeUnknown:ReadTimeoutError"),
+        ("ConnectionClosedError", "OutcomeUnknown:ConnectionClosedError"),
+        ("EndpointConnectionError", "EndpointConnectionError"),
+        ("ConnectTimeoutError", "ConnectTimeoutError"),
+        (("InternalException", 500), "OutcomeUnknown:InternalException"),
+        (("ThrottlingException", 400), "ThrottlingException"),
+        (("AccessDeniedException", 400), "AccessDeniedException"),
+    ],
+)
+def test_a_failed_call_is_unknown_only_when_eventbridge_may_have_taken_it(raised, outcome):
+    from botocore import exceptions
+
+    from twilio_connector.publishing import _call_failure
+
+    if isinstance(raised, tuple):
+        code, status = raised
+        error = exceptions.ClientError(
+            {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutEvents"
+        )
+    elif raised == "ConnectionClosedError":
+        error = exceptions.ConnectionClosedError(endpoint_url="http://x")
+    else:
+        error = getattr(exceptions, raised)(endpoint_url="http://x")
+    assert _call_failure(error) == outcome
+
+
+def test_a_throttled_put_events_is_put_again_and_published_once(inbound, handler, lambda_context):
+    """A refusal (nothing taken) is safe to put again, unlike a lost answer."""
+    throttled = fail_calls(client("events"), "PutEvents", code="ThrottlingException", status=400)
+    answer = handler(message("Order Number 42"), lambda_context)
+    assert answer["statusCode"] == 200 and "Your reference number is 42" in answer["body"]
+    assert len(throttled) == 1 and len(inbound.events()) == 1
+    assert inbound.dead_letters() == []
