@@ -39,6 +39,14 @@ def test_an_unsigned_json_body_is_refused_not_a_server_error(inbound, handler, l
     assert answer["body"] == "Forbidden"
 
 
+def test_a_json_body_nested_past_the_stack_is_refused_not_a_server_error(
+    inbound, handler, lambda_context
+):
+    headers = {"Content-Type": "application/json", "Host": HOST, "X-Twilio-Signature": "x="}
+    event = proxy_event("POST", "/sms", headers, "[" * 60_000, query="bodySHA256=00")
+    refused(handler, lambda_context, event, inbound)
+
+
 # --- 17: bounded before it is parsed ------------------------------------------------------------
 def forged_form(fields: int, field: str = "a=b") -> dict:
     headers = {

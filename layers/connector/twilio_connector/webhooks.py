@@ -89,7 +89,7 @@ def form_params(event: dict[str, Any]) -> FormParams:
     if is_json(event):
         try:
             data = json.loads(raw_body(event) or "{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # (RecursionError: "[[[[..." nested past the stack)
             return FormParams([])
         items = data.items() if isinstance(data, dict) else []
         if len(items) > MAX_FIELDS:
