@@ -331,3 +331,13 @@ def test_a_throttled_put_events_is_put_again_and_published_once(inbound, handler
     assert answer["statusCode"] == 200 and "Your reference number is 42" in answer["body"]
     assert len(throttled) == 1 and len(inbound.events()) == 1
     assert inbound.dead_letters() == []
+
+
+def test_the_ledger_outlives_what_the_replay_can_find_on_the_queue():
+    """The replay may run as long as the dead-letter queue keeps a message: the ledger must
+    still know what was published by then."""
+    from local.template import load_template
+    from twilio_connector import event_ledger
+
+    queue = load_template()["Resources"]["InboundDeadLetterQueue"]["Properties"]
+    assert int(queue["MessageRetentionPeriod"]) < event_ledger.TTL_SECONDS

@@ -1,6 +1,6 @@
 """Which connector events are known to be on the bus: one item per message in the idempotency
-table (``inbound-published#<MessageSid>``, the ``eventIds`` EventBridge accepted, kept as long as
-the idempotency record: 7 days).
+table (``inbound-published#<MessageSid>``, the ``eventIds`` EventBridge accepted, kept 15 days:
+longer than the dead-letter queue keeps a message, so the replay finds them whenever it runs).
 
 The inbound function records what it published and skips it on a later delivery of the same
 message (Twilio's retry, the fallback URL); the dead-letter replay skips it too and records what
@@ -15,8 +15,8 @@ import time
 from twilio_connector.aws import aws_client
 from twilio_connector.publishing import event_id
 
-#: As long as the idempotency record of the delivery.
-TTL_SECONDS = 7 * 24 * 3600
+#: The dead-letter queue's retention (14 days) and a day.
+TTL_SECONDS = 15 * 24 * 3600
 
 
 def _key(message_sid: str) -> dict[str, dict[str, str]]:

@@ -37,8 +37,8 @@ from twilio_connector.triggers import Match, TriggerConfigError, load_triggers, 
 SMS_RECEIVED = "SMS_RECEIVED"
 SMS_STATUS_CHANGED = "SMS_STATUS_CHANGED"
 MAX_ECHO_CHARS = 1600
-#: How long a delivery's published events are remembered: as long as its idempotency record.
-PUBLISHED_TTL_SECONDS = event_ledger.TTL_SECONDS
+#: How long a delivery is remembered (its idempotency record).
+PUBLISHED_TTL_SECONDS = 7 * 24 * 3600
 
 
 class _Attempt:
