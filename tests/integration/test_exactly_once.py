@@ -337,3 +337,71 @@ def test_two_lost_identical_sends_are_both_reported(
     expect_error(handler, lambda_context, event_b, "SEND_OUTCOME_AMBIGUOUS")
     expect_error(handler, lambda_context, event_a, "SEND_OUTCOME_AMBIGUOUS")
     assert len(emulator.messages) == 1
+
+
+# --- the request as given, not its rendering; an accepted schedule replayed (issue 24, 4-5) -----
+NOW_TEMPLATE = "Sent at ${.now?string('HH:mm:ss.SSS')}"
+
+
+def test_a_keyed_retry_of_a_template_using_now_is_the_same_request(
+    aws, emulator, handler, lambda_context
+):
+    """The body shows the time: a retry renders it again, later, yet it is the same request
+    (not IDEMPOTENCY_KEY_REUSED) and shows the first attempt's time."""
+    event = {"smsTo": A, "smsBody": NOW_TEMPLATE, "idempotencyKey": "exec-now/Notify"}
+    emulator.faults.drop_next = 1  # the first attempt's request is lost before Twilio
+    expect_error(handler, lambda_context, event, "TWILIO_CONNECTION_ERROR")
+    time.sleep(0.01)  # the clock moves on: .now renders otherwise
+    first = handler(event, lambda_context)  # the workflow's Retry
+    time.sleep(0.01)
+    again = handler(event, lambda_context)
+    assert len(emulator.messages) == 1
+    assert again["replayed"] is True and again["smsResult"] == first["smsResult"]
+
+
+def test_a_crash_with_a_template_using_now_is_reconciled_not_resent(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    """Without a key either: the retry is the same request, and it finds the first attempt's
+    message at Twilio because it renders the same text."""
+    event = {"smsTo": A, "smsBody": NOW_TEMPLATE}
+    crash_after_twilio_accepted(handler, event, lambda_context, monkeypatch)
+    time.sleep(0.01)
+    result = handler(event, lambda_context)
+    assert len(emulator.messages) == 1
+    assert set(result["smsResult"]) == set(emulator.messages)
+
+
+def test_a_retry_of_an_accepted_schedule_is_replayed_past_the_window(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    """Scheduled 15 minutes and a few seconds ahead, accepted; the retry comes once that is
+    under 15 minutes: it is replayed (the SID the workflow needs to cancel), not refused."""
+    from datetime import UTC, datetime, timedelta
+
+    from twilio_connector import sms
+
+    send_at = datetime.now(UTC) + timedelta(minutes=15, seconds=30)
+    event = {
+        "smsTo": A,
+        "smsBody": "Your appointment is soon",
+        "messagingServiceSid": "MG" + "a" * 32,
+        "sendAt": send_at.isoformat(),
+        "idempotencyKey": "exec-reminder/Schedule",
+    }
+    first = handler(event, lambda_context)
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(minutes=1)
+
+    monkeypatch.setattr(sms, "datetime", Later)
+    again = handler(event, lambda_context)
+    assert again["replayed"] is True and again["smsResult"] == first["smsResult"]
+    assert len(emulator.messages) == 1
+    # a new request with the same schedule is still held to Twilio's window
+    body = expect_error(
+        handler, lambda_context, {**event, "idempotencyKey": "new"}, "INVALID_INPUT"
+    )
+    assert body["field"] == "sendAt"

@@ -21,9 +21,11 @@ record as never started, which is the very case (sent, then crashed) this ledger
 
 Beside the per-recipient records:
 
-- ``sms-request#<request>`` binds an ``idempotencyKey`` to the request's fingerprint (recipients,
-  rendered body, sender, media, schedule): the same key with another request is refused
-  (``IDEMPOTENCY_KEY_REUSED``) before anything is sent.
+- ``sms-request#<request>`` keeps a request's fingerprint (the request as given: recipients,
+  template, metadata, sender, media, schedule) and its first attempt's time, for a request with
+  an ``idempotencyKey`` or one whose text or schedule depends on the time: the same key with
+  another request is refused (``IDEMPOTENCY_KEY_REUSED``) before anything is sent, and a retry
+  renders ``.now`` as the first attempt did and is not held to a ``sendAt`` window again.
 - ``sms-attempts#<recipient>#<content>#<hour>`` lists every attempt (its lease end and its
   record's key) to a recipient with a given sender and text, by the hour it started. A lost send
   reads the attempts of other requests that could have created the message it found, and their
@@ -107,33 +109,40 @@ class SendLedger:
     def _expiration(self) -> dict[str, str]:
         return {"N": str(int(time.time()) + self.settings.idempotency_ttl_seconds)}
 
-    def bind(self, request: str, fingerprint: str) -> None:
-        """Bind ``request`` (an ``idempotencyKey``) to the request's fingerprint; raise
+    def begin(self, request: str, fingerprint: str) -> tuple[float, bool]:
+        """Record ``request``'s first attempt (its fingerprint and time), or find it: the time
+        of the first attempt (epoch seconds) and whether this is a retry. Raises
         ``IDEMPOTENCY_KEY_REUSED`` if the key was used for another request."""
         from botocore.exceptions import ClientError
 
+        now = time.time()
         try:
             aws_client("dynamodb").put_item(
                 TableName=self.table,
                 Item={
                     "id": {"S": f"sms-request#{request}"},
                     "fingerprint": {"S": fingerprint},
+                    "first_at": {"N": f"{now:.3f}"},
                     "expiration": self._expiration(),
                 },
-                ConditionExpression="attribute_not_exists(id) OR fingerprint = :fingerprint",
-                ExpressionAttributeValues={":fingerprint": {"S": fingerprint}},
+                ConditionExpression="attribute_not_exists(id)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise _unavailable(exc) from exc
-            raise IDEMPOTENCY_KEY_REUSED(
-                "This idempotencyKey was used for a different request (recipients, body, "
-                "sender, media or schedule); nothing was sent. Give each send its own key, "
-                "e.g. States.Format('{}-{}', $$.Execution.Id, $$.State.Name)",
-                field="idempotencyKey",
-            ) from None
+            old = exc.response.get("Item") or self._read(f"sms-request#{request}")
+            if old.get("fingerprint", {}).get("S") != fingerprint:
+                raise IDEMPOTENCY_KEY_REUSED(
+                    "This idempotencyKey was used for a different request (recipients, body, "
+                    "metadata, sender, media or schedule); nothing was sent. Give each send its "
+                    "own key, e.g. States.Format('{}-{}', $$.Execution.Id, $$.State.Name)",
+                    field="idempotencyKey",
+                ) from None
+            return float(old.get("first_at", {}).get("N", now)), True
         except Exception as exc:
             raise _unavailable(exc) from exc
+        return now, False
 
     def claim(self, request: str, recipient: str, lease_seconds: float) -> Claim:
         """Take the right to send to ``recipient`` for ``request``, or learn why not."""

@@ -74,6 +74,7 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
     status_callback: str | None = None
     send_at: datetime | None = None
     region: str | None = None  # of national numbers (defaultPhoneRegion, DEFAULT_PHONE_REGION)
+    send_at_offset: bool = False  # sendAt was given with a sendAtOffset
     validity_period: int | None = None
     idempotency_key: str | None = None
     task_token: str | None = None
@@ -116,15 +117,6 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
                 raise INVALID_INPUT(
                     "sendAt with its sendAtOffset is out of range", field="sendAtOffset"
                 ) from None
-        if send_at is not None:
-            now = datetime.now(UTC)
-            if not now + SCHEDULE_MIN <= send_at <= now + SCHEDULE_MAX:
-                raise INVALID_INPUT(
-                    "sendAt"
-                    + (" with its sendAtOffset" if offset is not None else "")
-                    + " must be 15 minutes to 35 days ahead (Twilio's scheduling window)",
-                    field="sendAt",
-                )
         return cls(
             recipients=recipients,
             body_template=body,
@@ -135,6 +127,7 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
             status_callback=inputs.url(event, "statusCallback"),
             send_at=send_at,
             region=region,
+            send_at_offset=offset is not None,
             validity_period=inputs.integer(event, "validityPeriod", 1, 36000),
             idempotency_key=inputs.text(event, "idempotencyKey", limit=512),
             task_token=_task_token(event, recipients),
@@ -162,10 +155,12 @@ class _RecipientFailed(Exception):
         self.index, self.to, self.error = index, to, error
 
 
-def render_body(request: SendSmsRequest) -> str | None:
+def render_body(request: SendSmsRequest, now: float | None = None) -> str | None:
+    """The body rendered against the metadata (``.now``: ``now``, epoch seconds, if given)."""
     if request.body_template is None:
         return None
-    body = render(request.body_template, request.variables)
+    now_millis = None if now is None else int(now * 1000)
+    body = render(request.body_template, request.variables, now_millis=now_millis)
     if not inputs.is_text(body):
         raise INVALID_INPUT(
             "The rendered smsBody holds characters that are not text", field="smsBody"
@@ -183,17 +178,26 @@ def render_body(request: SendSmsRequest) -> str | None:
 def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     """Send the message to every recipient, at most once per (request, recipient) however often
     the request is retried; raise, with every outcome, if any recipient failed."""
-    body = render_body(request)
+    body = render_body(request)  # the template's errors, before anything is kept
+    table = get_settings().idempotency_table
+    key = _request_key(request)
+    ledger = SendLedger(table) if table else None
+    retried = False
+    if ledger is not None and (request.idempotency_key or _depends_on_time(request)):
+        # the request's first attempt: its retries render .now as it did, and an accepted
+        # schedule is replayed, not checked again against a clock that has moved on
+        first_at, retried = ledger.begin(key, _fingerprint(request))
+        if _uses_now(request):
+            body = render_body(request, now=first_at)
+    if not retried:
+        _check_schedule(request)
     if get_settings().log_message_bodies:
         logger.debug("SMS body (LOG_MESSAGE_BODIES is on)", extra={"body": body})
     credentials = get_credentials()
     params = _create_params(request, credentials, body)
     client = get_client(credentials)
-    table = get_settings().idempotency_table
-    key = _request_key(request, params)
-    ledger = SendLedger(table, digest(_compared(params))) if table else None
-    if ledger is not None and request.idempotency_key:
-        ledger.bind(key, _fingerprint(request, params))
+    if ledger is not None:
+        ledger.content = digest(_compared(params))
     sender = Sender(client, params, ledger, key)
 
     messages: list[dict[str, Any]] = []
@@ -277,32 +281,71 @@ COMPACT_FIELDS = ("sid", "to", "from", "status", "date_created", "error_code")
 def _fitted(result: dict[str, Any]) -> dict[str, Any]:
     """The result, with ``messages`` reduced to their key fields (and ``messagesCompacted``)
     when the full resources would pass ``MAX_RESULT_BYTES`` (256 KiB: a state's payload)."""
-    if len(json.dumps(result)) <= get_settings().max_result_bytes:
+    limit = get_settings().max_result_bytes
+    # json.dumps(result)'s length, message by message: no string of the whole result (10,000
+    # messages are about 9 MB of JSON), and no more of it than the limit
+    size = len(json.dumps({**result, "messages": []})) + 2 * max(len(result["messages"]) - 1, 0)
+    for message in result["messages"]:
+        size += len(json.dumps(message))
+        if size > limit:
+            break
+    else:
         return result
     compact = [{k: m.get(k) for k in COMPACT_FIELDS} for m in result["messages"]]
     return {**result, "messages": compact, "messagesCompacted": True}
 
 
-def _request_key(request: SendSmsRequest, params: dict[str, Any]) -> str:
-    normalised = {"recipients": request.recipients, **params}
-    return request_key(request.idempotency_key, normalised)
+def _request_key(request: SendSmsRequest) -> str:
+    """The caller's ``idempotencyKey``, or a hash of the request as given."""
+    return request_key(request.idempotency_key, _as_given(request, request.recipients))
 
 
-#: What makes two requests under one ``idempotencyKey`` the same request.
-FINGERPRINT_FIELDS = (
-    "body",
-    "from_",
-    "messaging_service_sid",
-    "media_url",
-    "send_at",
-    "validity_period",
-)
+def _fingerprint(request: SendSmsRequest) -> str:
+    """What makes two requests under one ``idempotencyKey`` the same request: the request as
+    given (recipients in any order, template, metadata, sender, media, schedule), not its
+    rendering, which a template using ``.now`` changes at every attempt."""
+    return digest(_as_given(request, sorted(request.recipients)))
 
 
-def _fingerprint(request: SendSmsRequest, params: dict[str, Any]) -> str:
-    """The recipients (in any order), rendered body, sender, media and schedule."""
-    fields = {name: params.get(name) for name in FINGERPRINT_FIELDS}
-    return digest({"recipients": sorted(request.recipients), **fields})
+def _as_given(request: SendSmsRequest, recipients: list[str]) -> dict[str, Any]:
+    return {
+        "recipients": recipients,
+        "template": request.body_template,
+        "metadata": request.variables,
+        "sender": request.sender,
+        "service": request.messaging_service_sid,
+        "media": list(request.media_urls),
+        "statusCallback": request.status_callback,
+        "sendAt": request.send_at.isoformat() if request.send_at else None,
+        "validityPeriod": request.validity_period,
+    }
+
+
+def _uses_now(request: SendSmsRequest) -> bool:
+    """Whether the body may show ``.now`` (FreeMarker's current time)."""
+    return request.body_template is not None and ".now" in request.body_template
+
+
+def _depends_on_time(request: SendSmsRequest) -> bool:
+    return request.send_at is not None or _uses_now(request)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_schedule(request: SendSmsRequest) -> None:
+    """``sendAt`` within Twilio's scheduling window, for a request's first attempt."""
+    if request.send_at is None:
+        return
+    moment = now()
+    if not moment + SCHEDULE_MIN <= request.send_at <= moment + SCHEDULE_MAX:
+        raise INVALID_INPUT(
+            "sendAt"
+            + (" with its sendAtOffset" if request.send_at_offset else "")
+            + " must be 15 minutes to 35 days ahead (Twilio's scheduling window)",
+            field="sendAt",
+        )
 
 
 def _compared(params: dict[str, Any]) -> list[Any]:
