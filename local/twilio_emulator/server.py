@@ -112,6 +112,7 @@ class Faults:
     drop_next: int = 0  # close the next N connections without an answer
     fail_errors: list[dict] = field(default_factory=list)  # next answers: {status, code, message}
     drop_after_store: int = 0  # the next N creates are stored, then the connection is dropped
+    fail_after_store: list[int] = field(default_factory=list)  # next creates stored, then 5xx
     hang_after_store: int = 0  # the next N creates are stored, then answered after hang_seconds
     hang_seconds: float = 5.0
 
@@ -800,6 +801,9 @@ class _Handler(BaseHTTPRequestHandler):
                     faults.drop_after_store -= 1 if drop else 0
                     hang = not drop and faults.hang_after_store > 0
                     faults.hang_after_store -= 1 if hang else 0
+                    status = faults.fail_after_store.pop(0) if faults.fail_after_store else None
+                if status:  # stored, then a failure on the way back (an edge or proxy's 5xx)
+                    raise TwilioApiError(status, status, HTTPStatus(status).phrase)
                 if drop:  # stored, but the answer never leaves: the client cannot know
                     self.close_connection = True
                     self.connection.shutdown(2)

