@@ -220,3 +220,66 @@ def throttle_next_resume() -> None:
     aws_client("stepfunctions").meta.events.register(
         "before-parameter-build.sfn.SendTaskSuccess", throttle_once
     )
+
+
+# --- a cancel ends the wait; park and the delivery report agree however they interleave ---------
+def test_a_canceled_message_ends_its_delivery_wait(
+    webhook, emulator, send, lambda_context, sfn_calls
+):
+    """CANCEL_SMS of the message a send-and-wait waits on fails the task with CANCELED at once
+    (it would wait for a delivery that never comes), and again for a repeated cancel."""
+    from datetime import UTC, datetime, timedelta
+
+    cancel = load_function("cancel_sms").lambda_handler
+    send_at = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    result = send(
+        {
+            "smsTo": A,
+            "smsBody": "Your appointment",
+            "messagingServiceSid": "MG" + "a" * 32,
+            "sendAt": send_at,
+            "taskToken": TOKEN,
+        },
+        lambda_context,
+    )
+    sid = result["messages"][0]["sid"]
+    assert sfn_calls == []  # scheduled: nothing delivered yet
+    canceled = cancel({"sid": sid}, lambda_context)
+    assert canceled["status"] == "canceled"
+    [(operation, params)] = sfn_calls
+    assert operation == "SendTaskFailure" and params["taskToken"] == TOKEN
+    assert params["error"] == "CANCELED" and json.loads(params["cause"])["messageSid"] == sid
+
+
+def test_a_canceled_status_callback_ends_the_wait(inbound, sfn_calls):
+    from twilio_connector import task_tokens
+
+    sid = "SM" + "4" * 32
+    task_tokens.park(task_tokens.DELIVERY, sid, TOKEN, {"messageSid": sid})
+    task_tokens.on_status({"messageSid": sid, "status": "canceled", "errorCode": None})
+    [(operation, params)] = sfn_calls
+    assert operation == "SendTaskFailure" and params["error"] == "CANCELED"
+
+
+def test_a_delivery_report_racing_the_park_resumes_once(inbound, sfn_calls):
+    """The delivery is reported while the token is being parked: the report's write lands
+    between park's and the report's own look (forced here). Either way the task is resumed,
+    once (issue 24, item 15)."""
+    from twilio_connector import task_tokens
+    from twilio_connector.aws import aws_client
+
+    sid = "SM" + "5" * 32
+    parked = []
+
+    def park_in_between(params, model, **kwargs):
+        body = json.loads(params["body"] or "{}")
+        writes = model.name in ("PutItem", "UpdateItem")
+        key = (body.get("Key") or body.get("Item") or {}).get("id", {}).get("S", "")
+        if writes and sid in key and not parked and "final" in json.dumps(body):
+            parked.append(True)  # the status callback is about to write: the park comes first
+            task_tokens.park(task_tokens.DELIVERY, sid, TOKEN, {"messageSid": sid})
+
+    aws_client("dynamodb").meta.events.register("before-call.dynamodb", park_in_between)
+    task_tokens.on_status({"messageSid": sid, "status": "delivered", "errorCode": None})
+    assert parked
+    assert [c[0] for c in sfn_calls] == ["SendTaskSuccess"]

@@ -116,6 +116,11 @@ class SEND_OUTCOME_AMBIGUOUS(ConnectorError):
     """A lost send cannot be told apart from another request's identical message in flight."""
 
 
+class CANCELED(ConnectorError):
+    """The message a send-and-wait waited on was canceled (CANCEL_SMS, or Twilio's ``canceled``
+    status): the wait ends at once (added code)."""
+
+
 # --- HTTP-status errors -------------------------------------------------------------------------
 class BAD_REQUEST(ConnectorError):
     """400."""

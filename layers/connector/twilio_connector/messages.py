@@ -26,6 +26,7 @@ from twilio_connector.errors import (
     CONFLICT,
     INVALID_FROM_PHONE_NUMBER_ERROR,
     INVALID_INPUT,
+    SERVICE_UNAVAILABLE,
     ConnectorError,
 )
 from twilio_connector.observability import logger, metrics
@@ -81,10 +82,36 @@ def cancel_message(sid: str) -> dict[str, Any]:
                 messageStatus=resource.get("status"),
             ) from None
         logger.info("SMS was already canceled", extra={"sid": sid})
+        _end_delivery_wait(resource)
         return resource
     metrics.add_metric(name="SmsCanceled", unit=MetricUnit.Count, value=1)
     logger.info("SMS canceled", extra={"sid": sid})
+    _end_delivery_wait(resource)
     return resource
+
+
+def _end_delivery_wait(resource: dict[str, Any]) -> None:
+    """A send-and-wait waiting on the canceled message fails at once with ``CANCELED`` (it
+    would otherwise wait for a delivery that never comes). A repeated cancel tells it again."""
+    from twilio_connector import task_tokens
+
+    try:
+        task_tokens.on_status(
+            {
+                "messageSid": resource["sid"],
+                "status": "canceled",
+                "errorCode": None,
+                "to": resource.get("to"),
+                "from": resource.get("from"),
+            }
+        )
+    except ConnectorError:
+        raise
+    except Exception as exc:
+        raise SERVICE_UNAVAILABLE(
+            "The message was canceled, but the execution waiting on it could not be told; "
+            "retry (a repeated cancel tells it)"
+        ) from exc
 
 
 # --- LIST_SMS ------------------------------------------------------------------------------------

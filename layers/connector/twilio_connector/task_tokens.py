@@ -26,13 +26,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from twilio_connector.aws import aws_client
 from twilio_connector.config import get_settings
-from twilio_connector.errors import UNKNOWN_ERROR, aws_failure, error_for_twilio
+from twilio_connector.errors import CANCELED, UNKNOWN_ERROR, aws_failure, error_for_twilio
 from twilio_connector.observability import logger, metrics
 from twilio_connector.redaction import mask_phone
 
 DELIVERY, REPLY = "delivery", "reply"
 WAIT_KINDS = (DELIVERY, REPLY)
-FINAL_FAILURES = ("failed", "undelivered")
+FINAL_FAILURES = ("failed", "undelivered", "canceled")
 #: Step Functions' answers for a token it no longer waits on.
 GONE = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
 
@@ -51,23 +51,28 @@ def park(kind: str, subject: str, token: str, context: dict[str, Any]) -> None:
     if kind == REPLY:
         _enqueue_reply_waiter(subject, token, context, expires)
         return
-    aws_client("dynamodb").put_item(
-        TableName=settings.idempotency_table,
-        Item={
-            "id": {"S": _key(kind, subject)},
-            "token": {"S": token},
-            "context": {"S": json.dumps(context)},
-            "expiration": {"N": str(expires)},
-        },
+    # One item per message holds the token and the final status, whichever comes first: each
+    # side writes its part and reads the other's in the same atomic update, so whichever comes
+    # second resumes the execution, however the two interleave.
+    old = (
+        aws_client("dynamodb")
+        .update_item(
+            TableName=settings.idempotency_table,
+            Key={"id": {"S": _key(DELIVERY, subject)}},
+            UpdateExpression="SET #t = :token, context = :context, expiration = :expires",
+            ExpressionAttributeNames={"#t": "token"},
+            ExpressionAttributeValues={
+                ":token": {"S": token},
+                ":context": {"S": json.dumps(context)},
+                ":expires": {"N": str(expires)},
+            },
+            ReturnValues="ALL_OLD",
+        )
+        .get("Attributes", {})
     )
-    if kind == DELIVERY:
-        final = _parked("final", subject)
-        if final is not None:
-            parked = _parked(DELIVERY, subject)
-            if parked is not None:  # (else the status callback resumed it meanwhile)
-                _finish(parked[0], final[1])
-                _drop(DELIVERY, subject, parked[0])
-            _drop("final", subject, final[0])
+    if "final_status" in old:  # the delivery was reported before the token was parked
+        _finish(token, json.loads(old["final_status"]["S"]))
+        _drop(DELIVERY, subject, token)
 
 
 def _enqueue_reply_waiter(number: str, token: str, context: dict[str, Any], expires: int) -> None:
@@ -126,20 +131,6 @@ def _drop_reply_waiter(number: str, token: str) -> None:
             raise
 
 
-def _parked(kind: str, subject: str) -> tuple[str, dict[str, Any]] | None:
-    """The token parked for ``subject`` and its context, if it has not expired."""
-    table = get_settings().idempotency_table
-    if not table:
-        return None
-    answer = aws_client("dynamodb").get_item(
-        TableName=table, Key={"id": {"S": _key(kind, subject)}}, ConsistentRead=True
-    )
-    item = answer.get("Item")
-    if not item or int(item.get("expiration", {}).get("N", "0")) < time.time():
-        return None
-    return item["token"]["S"], json.loads(item.get("context", {}).get("S", "{}"))
-
-
 def _drop(kind: str, subject: str, token: str) -> None:
     """Remove a token once Step Functions took its answer (unless another was parked since)."""
     from botocore.exceptions import ClientError
@@ -178,38 +169,51 @@ def _resume(token: str, *, output: dict[str, Any] | None = None, error: Any = No
 
 
 def on_status(detail: dict[str, Any]) -> None:
-    """A status callback: resume a delivery wait on the final status. A final status that comes
-    before its token was parked (a fast delivery) is kept for ``park`` to find."""
+    """A status callback (or CANCEL_SMS): resume a delivery wait on the final status. A final
+    status that comes before its token was parked (a fast delivery) is kept for ``park``."""
     status = detail["status"]
     if status != "delivered" and status not in FINAL_FAILURES:
         return
-    parked = _parked(DELIVERY, detail["messageSid"])
-    if parked is None:
-        _remember_final(detail)
-        return
-    token, _ = parked
-    _finish(token, detail)
-    _drop(DELIVERY, detail["messageSid"], token)
-
-
-def _remember_final(detail: dict[str, Any]) -> None:
     table = get_settings().idempotency_table
-    if table:
-        aws_client("dynamodb").put_item(
+    if not table:
+        return
+    sid = detail["messageSid"]
+    old = (
+        aws_client("dynamodb")
+        .update_item(
             TableName=table,
-            Item={
-                "id": {"S": _key("final", detail["messageSid"])},
-                "token": {"S": "-"},
-                "context": {"S": json.dumps(detail)},
-                "expiration": {"N": str(int(time.time()) + 3600)},
+            Key={"id": {"S": _key(DELIVERY, sid)}},
+            UpdateExpression=(
+                "SET final_status = :final, expiration = if_not_exists(expiration, :expires)"
+            ),
+            ExpressionAttributeValues={
+                ":final": {"S": json.dumps(detail)},
+                ":expires": {"N": str(int(time.time()) + 3600)},
             },
+            ReturnValues="ALL_OLD",
         )
+        .get("Attributes", {})
+    )
+    if "token" not in old or int(old.get("expiration", {}).get("N", "0")) < time.time():
+        return  # not parked yet (park finds the final status), or no longer waited on
+    token = old["token"]["S"]
+    _finish(token, detail)
+    _drop(DELIVERY, sid, token)
 
 
 def _finish(token: str, detail: dict[str, Any]) -> None:
     status = detail["status"]
     if status == "delivered":
         _resume(token, output=detail)
+    elif status == "canceled":
+        _resume(
+            token,
+            error=CANCELED(
+                "The message was canceled: it will not be delivered",
+                messageSid=detail["messageSid"],
+                status=status,
+            ),
+        )
     else:
         code = detail.get("errorCode")
         error_class = error_for_twilio(None, code) if code else UNKNOWN_ERROR
