@@ -187,8 +187,8 @@ def test_a_status_callback_that_fails_has_published_its_event_first(
 ):
     from tests.integration.test_inbound import signed
 
-    fail_calls(
-        client("dynamodb"), "GetItem", when=lambda p: p["Key"]["id"]["S"].startswith("task#")
+    fail_calls(  # the delivery wait's record (the token and the final status meet there)
+        client("dynamodb"), "UpdateItem", when=lambda p: p["Key"]["id"]["S"].startswith("task#")
     )
     params = {"MessageSid": "SM" + "3" * 32, "MessageStatus": "delivered", "AccountSid": "AC1"}
     assert handler(signed("/status", params), lambda_context)["statusCode"] == 500
