@@ -166,6 +166,27 @@ class VerifyLookup:
             self.verifications.clear()
             self.deliveries.clear()
 
+    def seed(
+        self, to: str, code: str, channel: str = "sms", service: str = DEFAULT_VERIFY_SERVICE_SID
+    ) -> Verification:
+        """A verification pending for ``to`` with a known ``code`` (sample events, demos), as if
+        the code had just been sent."""
+        now = self.emulator.now()
+        verification = Verification(
+            sid="VE" + uuid.uuid4().hex,
+            service_sid=service,
+            account_sid=self.services[service]["account_sid"],
+            to=to,
+            channel=channel,
+            code=code,
+            created=now,
+            updated=now,
+            sends=[{"attempt_sid": "VL" + uuid.uuid4().hex, "channel": channel, "time": iso(now)}],
+        )
+        with self._lock:
+            self.verifications[verification.sid] = verification
+        return verification
+
     def code_for(self, to: str) -> str | None:
         """The code of the verification pending for ``to`` (what the person received)."""
         current = self._current(None, to)

@@ -37,7 +37,8 @@ class LookupRequest(NamedTuple):
 
     @classmethod
     def from_event(cls, event: object) -> LookupRequest:
-        """``phone`` (alias ``phoneNumber``), ``lineType`` (default false), ``defaultPhoneRegion``."""
+        """``phone`` (alias ``phoneNumber``), ``lineType`` (default false),
+        ``defaultPhoneRegion``."""
         event = inputs.as_event(event)
         written = inputs.text(event, "phone", "phoneNumber", required=True, limit=64)
         assert written is not None

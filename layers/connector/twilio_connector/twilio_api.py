@@ -162,7 +162,7 @@ class ConnectorHttpClient(HttpClient):
 
 #: The Twilio hosts the connector calls (twilio's clients build their URLs on them): Messages and
 #: Calls (api), Verify v2 (verify), Lookup v2 (lookups). Their paths do not overlap
-#: (``/2010-04-01/...``, ``/v2/Services/...``, ``/v2/PhoneNumbers/...``), so one base URL serves all.
+#: (``/2010-04-01/...``, ``/v2/Services/...``, ``/v2/PhoneNumbers/...``): one base URL serves all.
 _TWILIO_HOST = re.compile(r"^https://(?:api|verify|lookups)\.twilio\.com(?=[/?]|$)")
 
 

@@ -99,7 +99,8 @@ def _recipient(event: dict[str, Any], channel: str) -> str:
 
 
 def verify_service_sid() -> str:
-    """The Verify Service: ``VERIFY_SERVICE_SID``, else the secret's ``TWILIO_VERIFY_SERVICE_SID``."""
+    """The Verify Service: ``VERIFY_SERVICE_SID``, else the secret's
+    ``TWILIO_VERIFY_SERVICE_SID``."""
     configured = get_settings().verify_service_sid
     name = "VERIFY_SERVICE_SID"
     if configured is None:
