@@ -19,6 +19,8 @@ RESOLVER = Resolver(
         "SendSmsFunction.Arn": "arn:aws:lambda:us-east-1:1:function:send",
         "CancelSmsFunction.Arn": "arn:aws:lambda:us-east-1:1:function:cancel",
         "ExampleAppointmentRemindersTable": "reminders",
+        "VerifyStartFunction.Arn": "arn:aws:lambda:us-east-1:1:function:verify-start",
+        "VerifyCheckFunction.Arn": "arn:aws:lambda:us-east-1:1:function:verify-check",
     },
 )
 
