@@ -374,10 +374,12 @@ class VerifyLookup:
                 "call_forwarding",
                 "live_activity",
                 "line_type_intelligence",
+                "line_status",
                 "identity_match",
                 "reassigned_number",
                 "sms_pumping_risk",
                 "phone_number_quality_score",
+                "pre_fill",
             )
         }
         url = f"https://lookups.twilio.com/v2/PhoneNumbers/{number}"
