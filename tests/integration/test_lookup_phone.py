@@ -108,3 +108,12 @@ def test_logs_carry_no_full_number(aws, emulator, handler, lambda_context, all_l
     handler({"phone": MOBILE, "lineType": True}, lambda_context)
     logs = all_logs()
     assert "Phone number looked up" in logs and "+1********00" in logs and MOBILE not in logs
+
+
+def test_debug_logs_mask_the_number_in_the_lookup_path(
+    aws, emulator, handler, lambda_context, all_logs
+):
+    # national digits that cannot be a number: sent as written, logged masked all the same
+    handler({"phone": "415 555 01", "defaultPhoneRegion": "US"}, lambda_context)
+    logs = all_logs()
+    assert "PhoneNumbers/******01" in logs and "41555501" not in logs

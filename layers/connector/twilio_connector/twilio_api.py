@@ -38,6 +38,7 @@ from twilio_connector.errors import (
     to_connector_error,
 )
 from twilio_connector.observability import count, logger
+from twilio_connector.redaction import mask_phone
 
 if TYPE_CHECKING:
     from twilio.http.response import Response
@@ -227,8 +228,14 @@ def _as_requests_error(exc: BaseException) -> Exception:
 
 
 def _path(kwargs: dict[str, Any]) -> str:
+    """The request's path, without its query string, and the number a Lookup names masked
+    (``v2/PhoneNumbers/+1********00``: national digits would pass the log's redaction)."""
     url: str = kwargs["url"]
-    return url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+    path = url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+    return _LOOKUP_NUMBER.sub(lambda found: found.group(1) + mask_phone(found.group(2)), path)
+
+
+_LOOKUP_NUMBER = re.compile(r"(PhoneNumbers/)([^/]+)")
 
 
 @lru_cache(maxsize=4)
