@@ -85,6 +85,9 @@ class OfflineStack:
 def _start_moto(stack: ExitStack) -> str:
     from moto.server import ThreadedMotoServer
 
+    from local.moto_dynamodb import install
+
+    install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # request lines carry phone numbers
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

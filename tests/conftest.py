@@ -26,6 +26,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+from local import moto_dynamodb  # noqa: E402
 from local.lambda_loader import load_event, load_function  # noqa: E402
 from local.resources import (  # noqa: E402
     create_event_capture,
@@ -39,6 +40,8 @@ from local.twilio_emulator import (  # noqa: E402
     TEST_AUTH_TOKEN,
     TwilioEmulator,
 )
+
+moto_dynamodb.install()  # transactions at DynamoDB's cost, not moto's table copies
 
 
 @dataclass

@@ -1,0 +1,101 @@
+"""moto's DynamoDB transactions at DynamoDB's cost (local only, never deployed).
+
+moto 5.2.5 backs up every table a ``TransactWriteItems`` touches with a deep copy, once per
+action, to roll a cancelled transaction back: a transaction of 100 actions costs 100 copies of
+the whole table (1.3 s with 1,200 items, growing with the table), which DynamoDB does not. The
+send ledger claims recipients in such transactions, so a 1,000-recipient send spent most of its
+time in moto's copies. :func:`install` keeps moto's own transaction code and semantics and backs
+up only the items the transaction names; moto's whole-table copy becomes the table itself.
+
+Installed by the tests (``tests/conftest.py``), ``local.offline``, ``local.moto_sfn`` and ``make
+bench``'s moto (``python -m local.moto_dynamodb -H 127.0.0.1 -p PORT``: moto's server with it).
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from typing import Any
+
+#: The moto whose ``transact_write_items`` this was written against.
+MOTO_VERSION = "5.2.5"
+
+
+class _TablesNotCopied:
+    """``copy`` as moto's DynamoDB backend sees it: a table is not copied, anything else is."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def install() -> None:
+    """Back up only the items a transaction names (idempotent)."""
+    import moto
+    from moto.dynamodb import models
+
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(
+            f"local.moto_dynamodb patches moto {MOTO_VERSION}'s transactions; moto "
+            f"{moto.__version__} is installed (requirements-dev.txt pins the supported one)"
+        )
+    backend = models.DynamoDBBackend
+    if getattr(backend.transact_write_items, "items_backed_up", False):
+        return
+    original = backend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backup = [_item_backup(self, action) for action in transact_items]
+        try:
+            original(self, transact_items)
+        except Exception:
+            for saved in reversed(backup):
+                if saved is not None:
+                    _restore(*saved)
+            raise
+
+    transact_write_items.items_backed_up = True  # type: ignore[attr-defined]
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    models.copy = _TablesNotCopied  # type: ignore[assignment]
+
+
+def _item_backup(backend: Any, action: dict[str, Any]) -> tuple[Any, ...] | None:
+    """(table, hash key, range key, a copy of the item or None) of one action's item."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    _, operation = next(iter(action.items()))
+    table = backend.tables.get(operation.get("TableName"))
+    if table is None:
+        return None
+    key = operation.get("Item") if "Item" in operation else operation.get("Key")
+    if not key or table.hash_key_attr not in key:
+        return None  # moto refuses the action itself
+    hash_key = DynamoType(key[table.hash_key_attr])
+    range_key = None
+    if table.range_key_attr is not None:
+        if table.range_key_attr not in key:
+            return None
+        range_key = DynamoType(key[table.range_key_attr])
+    item = table.get_item(hash_key, range_key)
+    return table, hash_key, range_key, copy.deepcopy(item)
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+    elif item is None:
+        table.items.get(hash_key, {}).pop(range_key, None)
+    else:
+        table.items[hash_key][range_key] = item
+
+
+if __name__ == "__main__":
+    install()
+    from moto.server import main
+
+    main(sys.argv[1:])
