@@ -127,14 +127,17 @@ def test_channels_locale_and_friendly_name(service, emulator, start, lambda_cont
         lambda_context,
     )
     assert started["channel"] == "whatsapp"
-    assert emulator.requests[-1]["form"] == {
+    again = start({"to": "whatsapp:+14155550100", "channel": "whatsapp"}, lambda_context)
+    assert again["to"] == A and again["sid"] == started["sid"]  # the number alone, to Verify
+    assert emulator.requests[0]["form"] == {
         "To": [A],
         "Channel": ["whatsapp"],
         "Locale": ["pt-BR"],
         "CustomFriendlyName": ["Loja"],
     }
-    [body] = sms_codes(emulator, "whatsapp:" + A)
-    assert body.startswith("Your Loja verification code is: ")
+    first, second = sms_codes(emulator, "whatsapp:" + A)
+    assert first.startswith("Your Loja verification code is: ")
+    assert second.startswith("Your Acme verification code is: ")
     email = start({"to": "ada@example.com", "channel": "email"}, lambda_context)
     assert email == {**email, "to": "ada@example.com", "channel": "email", "status": "pending"}
     assert emulator.verify_lookup.deliveries[-1]["channel"] == "email"

@@ -90,6 +90,8 @@ def _recipient(event: dict[str, Any], channel: str) -> str:
         if not _EMAIL.match(written):
             raise INVALID_INPUT("to must be an e-mail address for channel email", field="to")
         return written
+    if written[:9].lower() == "whatsapp:":  # Verify takes the number alone, whatever the channel
+        written = written[9:].strip()
     number = to_e164(written, phone_region(event, get_settings().default_phone_region))
     if number is None:
         raise INVALID_TO_PHONE_NUMBER_ERROR(
