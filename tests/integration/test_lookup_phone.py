@@ -87,6 +87,7 @@ def test_national_digits_go_with_their_country(aws, emulator, handler, lambda_co
         ({"phone": "call me maybe"}, "INVALID_INPUT", "phone"),
         ({"phone": "+1/../../2010-04-01/Accounts"}, "INVALID_INPUT", "phone"),
         ({"phone": "415 555"}, "INVALID_INPUT", "phone"),  # no country, no region
+        ({"phone": "+١٢٣", "defaultPhoneRegion": "US"}, "INVALID_INPUT", "phone"),
         ({"phone": 4155550100}, "INVALID_INPUT", "phone"),
         ({"phone": MOBILE, "lineType": "yes"}, "INVALID_INPUT", "lineType"),
         ({"phone": MOBILE, "defaultPhoneRegion": "XX"}, "INVALID_INPUT", "defaultPhoneRegion"),

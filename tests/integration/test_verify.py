@@ -185,6 +185,8 @@ def test_start_refuses_bad_input(service, emulator, start, lambda_context, event
         ({"to": A, "code": "123"}, "INVALID_INPUT", "code"),
         ({"to": A, "code": "12345678901"}, "INVALID_INPUT", "code"),
         ({"to": A, "code": "12a456"}, "INVALID_INPUT", "code"),
+        ({"to": A, "code": "١٢٣٤٥٦"}, "INVALID_INPUT", "code"),  # Arabic-Indic digits
+        ({"to": A, "code": "123456\n7"}, "INVALID_INPUT", "code"),
         ({"to": A, "code": 123456}, "INVALID_INPUT", "code"),
         ({"code": "123456"}, "MISSING_INPUT", "to"),
         ({"to": "12", "code": "123456"}, "INVALID_TO_PHONE_NUMBER_ERROR", "to"),

@@ -24,7 +24,7 @@ from twilio_connector.redaction import mask_phone
 from twilio_connector.twilio_api import call_twilio, get_client
 
 #: A number as written: an optional + (or 00 / 011), digits, and formatting characters.
-_WRITTEN = re.compile(r"^\+?[\d\s().-]{1,40}$")
+_WRITTEN = re.compile(r"\+?[0-9\s().-]{1,40}")  # ASCII digits: they go into the URL's path
 _IDD = re.compile(r"^(00|011)(?=[1-9])")
 #: Lookup v2's data package for the line type.
 LINE_TYPE_FIELD = "line_type_intelligence"
@@ -47,13 +47,13 @@ class LookupRequest(NamedTuple):
         number = to_e164(written, region)
         if number is not None:
             return cls(number=number, line_type=line_type)
-        if not _WRITTEN.match(written) or not re.search(r"\d", written):
+        if not _WRITTEN.fullmatch(written) or not re.search(r"[0-9]", written):
             raise INVALID_INPUT(
                 "phone must be a phone number: digits, with + and the country code or in "
                 "defaultPhoneRegion's national format",
                 field="phone",
             )
-        digits = re.sub(r"\D", "", written)
+        digits = re.sub(r"[^0-9]", "", written)
         if written.startswith("+"):
             return cls(number="+" + digits, line_type=line_type)
         if _IDD.match(digits) and region is None:

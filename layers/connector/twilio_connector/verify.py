@@ -29,7 +29,7 @@ from twilio_connector.twilio_api import OutcomeUnknown, call_twilio, get_client
 
 CHANNELS = ("sms", "call", "whatsapp", "email")
 #: Verify's codes are 4 to 10 digits (the Service's code length).
-_CODE = re.compile(r"^\d{4,10}$")
+_CODE = re.compile(r"[0-9]{4,10}")  # ASCII digits: \d would take "١٢٣٤"
 #: A locale Verify knows is a language, optionally with a region or script (en, pt-BR, zh-HK).
 _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 #: An e-mail address, as far as the connector checks it (Verify checks the rest: 60200).
@@ -71,7 +71,7 @@ class CheckRequest(NamedTuple):
         code = event.get("code")
         if code is None or code == "":
             raise MISSING_INPUT("code is required", field="code")
-        if not isinstance(code, str) or not _CODE.match(code.strip()):
+        if not isinstance(code, str) or not _CODE.fullmatch(code.strip()):
             raise INVALID_INPUT(
                 "code must be the code as a string of 4 to 10 digits (a string keeps its "
                 "leading zeros)",
