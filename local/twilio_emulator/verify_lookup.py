@@ -20,7 +20,9 @@ Verify (https://www.twilio.com/docs/verify/api/verification and .../verification
   ``valid: false``. Five checks are allowed: the sixth is 429 / 60202 (``max_attempts_reached``).
   No pending verification (never started, approved, canceled, or expired ten minutes after it
   started, on the emulator's clock: ``advance()``) is 404 / 20404.
-- ``GET`` / ``POST`` (``Status=canceled|approved``) ``/v2/Services/{VA}/Verifications/{VE}``.
+- ``GET`` / ``POST`` (``Status=canceled|approved``) ``/v2/Services/{VA}/Verifications/{VE}``;
+  once approved, canceled or expired a verification is gone for the API (Twilio's soft delete:
+  20404), so a check retried after its approving answer was lost finds nothing.
 
 Lookup (https://www.twilio.com/docs/lookup/v2-api): ``GET /v2/PhoneNumbers/{number}`` with
 ``CountryCode`` (for national numbers; +1 by default, as Twilio) and ``Fields``. Validity is
@@ -207,10 +209,14 @@ class VerifyLookup:
         if found := _VERIFICATION.match(path):
             service = self._service(account, found, path)
             verification = self.verifications.get(found.group("sid"))
-            if verification is None or verification.service_sid != service:
+            if (
+                verification is None
+                or verification.service_sid != service
+                or self._expire(verification).status not in ("pending", "max_attempts_reached")
+            ):  # Twilio soft-deletes a verification once approved, canceled or expired (20404)
                 raise _not_found(path)
             if method == "GET":
-                return 200, self._expire(verification).resource()
+                return 200, verification.resource()
             return 200, self.update(verification, form)
         raise _not_found(path)
 

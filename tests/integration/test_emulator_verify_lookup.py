@@ -66,8 +66,8 @@ def test_verification_and_check_shapes(emulator):
         True,
         verification["sid"],
     )
-    status, fetched = call(emulator, "GET", f"{SERVICE}/Verifications/{verification['sid']}")
-    assert status == 200 and fetched["status"] == "approved"
+    status, gone = call(emulator, "GET", f"{SERVICE}/Verifications/{verification['sid']}")
+    assert (status, gone["code"]) == (404, 20404)  # approved: soft-deleted, as Twilio does
 
 
 def test_phone_number_shapes(emulator):
@@ -137,7 +137,9 @@ def test_five_checks_then_60202_until_it_expires(emulator):
 def test_cancel_closes_a_verification(emulator):
     _, started = call(emulator, "POST", f"{SERVICE}/Verifications", {"To": A, "Channel": "sms"})
     path = f"{SERVICE}/Verifications/{started['sid']}"
+    status, pending = call(emulator, "GET", path)
+    assert status == 200 and set(pending) == set(started) and pending["status"] == "pending"
     status, canceled = call(emulator, "POST", path, {"Status": "canceled"})
     assert status == 200 and canceled["status"] == "canceled"
-    code = emulator.verify_lookup.code_for(A)
-    assert code is None
+    assert emulator.verify_lookup.code_for(A) is None
+    assert call(emulator, "GET", path)[0] == 404

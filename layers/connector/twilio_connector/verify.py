@@ -162,7 +162,8 @@ def check_verification(request: CheckRequest) -> dict[str, Any]:
 def _once[T](call: Callable[[], T]) -> T:
     """A Verify request that changes state: retried only when Twilio did nothing (429, 503, a
     refused connection); a lost answer is ``TWILIO_CONNECTION_ERROR`` (a retried start sends the
-    pending verification's code again; a retried check counts one more attempt)."""
+    pending verification's code again; a retried check counts one more attempt, or answers
+    ``NOT_FOUND`` when the lost one approved it: Twilio forgets approved verifications)."""
     try:
         return call_twilio(call, changes_state=True)
     except OutcomeUnknown as lost:
