@@ -93,10 +93,15 @@ invoke: build-host
 # Cold starts are measured in an interpreter holding only the layer's requirements, as in Lambda
 # (the dev environment carries the SAM CLI's dependencies, which make boto3 heavier to import).
 LAMBDA_VENV := .venv-lambda
-$(LAMBDA_VENV)/.installed: layers/connector/requirements.txt
+# The cold start's comparison, a hand-written boto3 + twilio + jinja2 handler, finds jinja2 here
+# beside the layer (the layer does not ship it).
+HANDWRITTEN := jinja2==3.1.6 markupsafe==3.0.4
+$(LAMBDA_VENV)/.installed: layers/connector/requirements.txt Makefile
 	@test -n "$(PYTHON_BOOT)" || scripts/find-python >/dev/null
 	@test -x $(LAMBDA_VENV)/bin/python || $(PYTHON_BOOT) -m venv $(LAMBDA_VENV)
 	$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r layers/connector/requirements.txt
+	$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade \
+		--target $(LAMBDA_VENV)/handwritten $(HANDWRITTEN)
 	@touch $@
 
 bench: $(STAMP) $(LAMBDA_VENV)/.installed build-host

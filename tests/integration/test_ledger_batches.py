@@ -1,6 +1,7 @@
 """The send ledger's batches: a bulk send claims its recipients in transactions and records
 their outcomes in batch writes, with the same exactly-once guarantees as one by one."""
 
+import json
 from collections import Counter
 
 import pytest
@@ -87,6 +88,28 @@ def test_a_bulk_send_writes_the_ledger_in_batches(
     assert dynamodb_calls["TransactWriteItems"] == 2
     assert 4 <= dynamodb_calls["BatchWriteItem"] <= 8
     assert dynamodb_calls["PutItem"] == dynamodb_calls["UpdateItem"] == 0
+    assert_allowed_by_the_template(dynamodb_calls)
+
+
+#: The IAM actions that authorise an API call (a transaction: those of its item actions).
+IAM_ACTIONS = {"TransactWriteItems": {"PutItem", "UpdateItem"}}
+
+
+def assert_allowed_by_the_template(calls: Counter) -> None:
+    """SendSmsFunction's policy in template.yaml allows every DynamoDB call it made."""
+    from local.template import load_template
+
+    policies = load_template()["Resources"]["SendSmsFunction"]["Properties"]["Policies"]
+    allowed = {
+        action.removeprefix("dynamodb:")
+        for policy in policies
+        if "Statement" in policy
+        for statement in policy["Statement"]
+        if statement.get("Sid") == "SendLedger"
+        for action in statement["Action"]
+    }
+    for call in calls:
+        assert IAM_ACTIONS.get(call, {call}) <= allowed, call
 
 
 def test_a_retry_of_a_bulk_send_replays_it(aws, emulator, handler, lambda_context):
@@ -165,7 +188,7 @@ def test_a_throttled_batch_write_is_retried_until_every_outcome_is_kept(
     def unprocessed_first(params, **kwargs):
         if not throttled:  # the first batch: nothing written, everything handed back
             throttled.append(params)
-            return _Answered(), {"UnprocessedItems": params["RequestItems"]}
+            return _Answered(), {"UnprocessedItems": json.loads(params["body"])["RequestItems"]}
         return None
 
     aws_client("dynamodb").meta.events.register(
@@ -173,6 +196,7 @@ def test_a_throttled_batch_write_is_retried_until_every_outcome_is_kept(
     )
     result = handler({"smsTo": NUMBERS[:50], "smsBody": "Throttled"}, lambda_context)
     assert throttled and len(result["smsResult"]) == 50
+    assert dynamodb_calls["UpdateItem"] == 0  # written again in a batch, not one by one
     kept = records()
     assert set(kept) == set(NUMBERS[:50])
     assert {item["status"]["S"] for item in kept.values()} == {"sent"}
@@ -196,6 +220,7 @@ def test_a_batch_write_throttled_past_its_retries_is_written_one_by_one(
     result = handler({"smsTo": NUMBERS[:40], "smsBody": "Throttled"}, lambda_context)
     assert len(result["smsResult"]) == 40
     assert dynamodb_calls["UpdateItem"] == 40  # each outcome by its conditional write
+    assert_allowed_by_the_template(dynamodb_calls)
     kept = records()
     assert {item["status"]["S"] for item in kept.values()} == {"sent"}
     # and a retry replays every message, sending nothing

@@ -197,16 +197,17 @@ class SendLedger:
 
         now = time.time()
         lease_until = now + lease_seconds
+        batch_token = uuid.uuid4().hex[:28]  # a claim's token: the batch's and its place in it
         pending = {
             to: Claim(
                 self._key(request, to),
-                uuid.uuid4().hex,
+                f"{batch_token}{index:04x}",
                 Decision.SEND,
                 recipient=to,
                 attempt_at=now,
                 lease_until=lease_until,
             )
-            for to in recipients
+            for index, to in enumerate(recipients)
         }
         while pending:
             order = list(pending.values())
