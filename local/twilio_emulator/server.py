@@ -115,6 +115,9 @@ class Faults:
     drop_next: int = 0  # close the next N connections without an answer
     fail_errors: list[dict] = field(default_factory=list)  # next answers: {status, code, message}
     drop_after_store: int = 0  # the next N creates are stored, then the connection is dropped
+    fail_after_store: list[int] = field(default_factory=list)  # next creates stored, then 5xx
+    slow_commit: int = 0  # the next N creates are stored only after commit_seconds, then answered
+    commit_seconds: float = 1.0
     hang_after_store: int = 0  # the next N creates are stored, then answered after hang_seconds
     hang_seconds: float = 5.0
 
@@ -800,6 +803,12 @@ class _Handler(BaseHTTPRequestHandler):
                 raise TwilioApiError(status, status, HTTPStatus(status).phrase)
             if error:
                 raise TwilioApiError(error["status"], error["code"], error.get("message", "Error"))
+            if method == "POST" and _MESSAGES.match(parts.path):
+                with emulator._lock:
+                    slow = faults.slow_commit > 0
+                    faults.slow_commit -= 1 if slow else 0
+                if slow:  # a slow commit: stored after the client may have given up waiting
+                    time.sleep(faults.commit_seconds)
             code, body = self._route(method, parts.path, parts.query, raw)
             if method == "POST" and code == 201:
                 with emulator._lock:
@@ -807,6 +816,9 @@ class _Handler(BaseHTTPRequestHandler):
                     faults.drop_after_store -= 1 if drop else 0
                     hang = not drop and faults.hang_after_store > 0
                     faults.hang_after_store -= 1 if hang else 0
+                    status = faults.fail_after_store.pop(0) if faults.fail_after_store else None
+                if status:  # stored, then a failure on the way back (an edge or proxy's 5xx)
+                    raise TwilioApiError(status, status, HTTPStatus(status).phrase)
                 if drop:  # stored, but the answer never leaves: the client cannot know
                     self.close_connection = True
                     self.connection.shutdown(2)

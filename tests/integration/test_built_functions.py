@@ -17,6 +17,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -133,6 +134,33 @@ def test_inbound_sample_echoes_and_publishes(stack):
     assert "<Message>Your reference number is 12345</Message>" in answer["body"]
     received = [e for e in stack.offline.events() if e["detail-type"] == "SMS_RECEIVED"]
     assert [e["detail"]["matchGroups"] for e in received] == [{"orderNumber": "12345"}]
+
+
+def test_a_lost_put_events_answer_publishes_once_and_keeps_the_event(stack, build_dir):
+    """The built inbound function behind an EventBridge endpoint whose first PutEvents answer is
+    lost after moto stored the events (issue 24, 6): botocore's retry published them twice."""
+    from local.aws_faults import LostAnswerProxy
+    from local.resources import drain
+    from local.runtime import BuiltFunction
+    from local.sample_events import inbound_sms, signed_event
+
+    params = dict(parse_qsl(inbound_sms()["body"]))
+    sid = "SM" + "d" * 32
+    event = signed_event("/sms", {**params, "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid})
+    stack.offline.events()  # (what earlier tests left)
+    with LostAnswerProxy(stack.offline.moto_url) as proxy:
+        environment = {**stack.environment(INBOUND), "AWS_ENDPOINT_URL_EVENTBRIDGE": proxy.url}
+        function = BuiltFunction(INBOUND, build_dir, environment, stack.logs)
+        try:
+            answer = function.invoke(event)
+        finally:
+            function.stop()
+    assert proxy.lost == 1 and answer["statusCode"] == 200
+    published = [e for e in stack.offline.events() if e["detail"]["messageSid"] == sid]
+    assert len(published) == 1  # the attempt whose answer was lost, not sent again
+    [kept] = drain(stack.offline.dead_letter_queue_url)
+    assert kept["failed"][0]["error"].startswith("OutcomeUnknown:")
+    assert kept["failed"][0]["detail"]["eventId"] == published[0]["detail"]["eventId"]
 
 
 def test_status_callback_sample_publishes_the_status(stack):

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from tests.conftest import load_function, reset_layer_caches
-from tests.integration.helpers import expect_error
+from tests.integration.helpers import after_the_hold, expect_error, hold_unknown_outcomes
 
 A, B, C = "+14155550100", "+14155550101", "+14155550102"
 
@@ -41,16 +41,21 @@ def test_idempotency_key_decides(aws, emulator, handler, lambda_context):
     assert count(emulator) == {("one", A): 2}  # two executions: two messages
 
 
-def test_retry_after_partial_failure_sends_only_to_the_rest(aws, emulator, handler, lambda_context):
+def test_retry_after_partial_failure_sends_only_to_the_rest(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    hold_unknown_outcomes(monkeypatch)
     event = {"smsTo": [A, B, C], "smsBody": "partial", "idempotencyKey": "exec-3/Notify"}
     emulator.faults.fail_statuses = [0, 500]  # the second request Twilio gets is a 500
     body = expect_error(handler, lambda_context, event, "INTERNAL_SERVER_ERROR")
     assert body["sentCount"] == 2 and body["failedCount"] == 1 and len(emulator.messages) == 2
     requests_before = len(emulator.requests)
+    after_the_hold()
     result = handler(event, lambda_context)  # the workflow retries
     assert count(emulator) == {("partial", A): 1, ("partial", B): 1, ("partial", C): 1}
     assert [m["to"] for m in result["messages"]] == [A, B, C]
-    assert len(emulator.requests) - requests_before == 1  # only the missing one was sent
+    sent_now = [r for r in emulator.requests[requests_before:] if r["method"] == "POST"]
+    assert len(sent_now) == 1  # only the missing one was sent (after asking Twilio: a 5xx)
     assert result["replayed"] is False  # C's message went out now
 
 
@@ -103,11 +108,17 @@ def test_read_timeout_after_store_is_reconciled(
     assert len(emulator.messages) == 1 and result["messages"][0]["body"] == "slow"
 
 
-def test_lost_request_that_never_arrived_is_sent_on_retry(aws, emulator, handler, lambda_context):
+def test_lost_request_that_never_arrived_is_sent_on_retry(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    hold_unknown_outcomes(monkeypatch)
     emulator.faults.drop_next = 1  # dropped before Twilio stored anything
     event = {"smsTo": A, "smsBody": "never arrived"}
     expect_error(handler, lambda_context, event, "TWILIO_CONNECTION_ERROR")
     assert emulator.messages == {}
+    # while Twilio could still be storing it, absence is not decided: a retry is told to wait
+    expect_error(handler, lambda_context, event, "CONFLICT")
+    after_the_hold()
     handler(event, lambda_context)  # the retry asks Twilio, finds nothing, sends
     assert count(emulator) == {("never arrived", A): 1}
 
@@ -159,6 +170,10 @@ FAULTS = [
     ("500", lambda f: setattr(f, "fail_statuses", [500])),
     ("drop before store", lambda f: setattr(f, "drop_next", 1)),
     ("drop after store", lambda f: setattr(f, "drop_after_store", 1)),
+    *(
+        (f"{status} after store", lambda f, status=status: setattr(f, "fail_after_store", [status]))
+        for status in (500, 502, 503, 504)
+    ),
     (
         "hang after store",
         lambda f: (setattr(f, "hang_after_store", 1), setattr(f, "hang_seconds", 0.4)),
@@ -172,7 +187,9 @@ def test_fault_injection_exactly_one_message_per_request_and_recipient(
     from twilio_connector.ledger import SendLedger
 
     monkeypatch.setenv("TWILIO_READ_TIMEOUT", "0.2")
-    monkeypatch.setenv("SEND_LEASE_SECONDS", "0")  # a crashed attempt's lease is over at once
+    # a crashed attempt's lease, and an unknown outcome's hold, are over quickly (slow commits,
+    # which need a longer hold, have their own run below)
+    monkeypatch.setenv("SEND_LEASE_SECONDS", "0.05")
     reset_layer_caches()
     rng = random.Random(20261124)
     real_record = SendLedger.record
@@ -194,6 +211,7 @@ def test_fault_injection_exactly_one_message_per_request_and_recipient(
             name, inject = rng.choice(FAULTS)
             faults_used[name] += 1
             emulator.faults.latency, emulator.faults.fail_statuses = 0, []
+            emulator.faults.fail_after_store = []
             inject(emulator.faults)
             crash_next["armed"] = rng.random() < 0.1
             invocations += 1
@@ -205,11 +223,13 @@ def test_fault_injection_exactly_one_message_per_request_and_recipient(
                 outcomes["crashed"] += 1
             except Exception as exc:
                 outcomes[type(exc).__name__] += 1
+                if type(exc).__name__ == "CONFLICT":
+                    time.sleep(0.06)  # the workflow's Retry interval, past the hold
             # the workflow retries this request, sometimes twice in a row without a fault
         else:
             pytest.fail(f"request {n} never succeeded")
         emulator.faults.drop_next = emulator.faults.drop_after_store = 0
-        emulator.faults.hang_after_store = 0
+        emulator.faults.hang_after_store, emulator.faults.fail_after_store = 0, []
     stored = count(emulator)
     expected = {
         (f"request {n}", f"+1415555{n % 100:02d}{r:02d}")
@@ -228,6 +248,80 @@ def test_fault_injection_exactly_one_message_per_request_and_recipient(
     assert len(expected) >= 1000
     assert duplicates == 0 and missing == 0 and set(stored) == expected
     assert outcomes["crashed"] > 0 and outcomes["succeeded"] == requests_count
+
+
+def test_fault_injection_slow_commits(aws, emulator, handler, lambda_context, monkeypatch, capsys):
+    """Every request's first send is stored only after the client gave up (a slow commit) and
+    the workflow retries at once and then every half second: each recipient gets one message."""
+    monkeypatch.setenv("TWILIO_READ_TIMEOUT", "0.1")
+    monkeypatch.setenv("SEND_LEASE_SECONDS", "0.5")  # the hold outlasts the commit (0.25 s)
+    reset_layer_caches()
+    outcomes, requests_count = Counter(), 24
+    for n in range(requests_count):
+        event = {"smsTo": [A, B], "smsBody": f"slow {n}", "idempotencyKey": f"exec-slow-{n}"}
+        emulator.faults.slow_commit, emulator.faults.commit_seconds = 1, 0.25
+        for _attempt in range(10):
+            try:
+                handler(event, lambda_context)
+                outcomes["succeeded"] += 1
+                break
+            except Exception as exc:
+                outcomes[type(exc).__name__] += 1
+                time.sleep(0 if _attempt == 0 else 0.5)  # retried at once, then later
+        else:
+            pytest.fail(f"request {n} never succeeded")
+    stored = count(emulator)
+    expected = {(f"slow {n}", to) for n in range(requests_count) for to in (A, B)}
+    duplicates = sum(c - 1 for c in stored.values() if c > 1)
+    missing = len(expected - set(stored))
+    with capsys.disabled():
+        print(
+            f"\nslow commits: {len(expected)} (request, recipient) pairs, outcomes "
+            f"{dict(outcomes)}; Twilio stored {sum(stored.values())} messages: {duplicates} "
+            f"duplicates, {missing} missing"
+        )
+    assert duplicates == 0 and missing == 0 and set(stored) == expected
+    assert outcomes["CONFLICT"] > 0  # the retries that came at once were told to wait
+
+
+# --- a slow commit: absence is not decided while the lost request may still take effect ----------
+def slow_commit(emulator, monkeypatch) -> None:
+    """The next send is stored 0.3 s after it arrived: after the client's read timeout (0.1 s),
+    within the time an unknown outcome is held (0.6 s)."""
+    monkeypatch.setenv("TWILIO_READ_TIMEOUT", "0.1")
+    monkeypatch.setenv("SEND_LEASE_SECONDS", "0.6")
+    reset_layer_caches()
+    emulator.faults.slow_commit, emulator.faults.commit_seconds = 1, 0.3
+
+
+def test_a_slow_commit_is_not_sent_again_by_an_overlapping_retry(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    slow_commit(emulator, monkeypatch)
+    event = {"smsTo": A, "smsBody": "slow", "idempotencyKey": "exec-slow/Notify"}
+    expect_error(handler, lambda_context, event, "TWILIO_CONNECTION_ERROR")
+    assert emulator.messages == {}  # not stored yet when the send looked
+    expect_error(handler, lambda_context, event, "CONFLICT")  # the retry comes at once
+    time.sleep(0.65)
+    result = handler(event, lambda_context)  # by now Twilio has it: adopted, not sent again
+    assert len(emulator.messages) == 1 and set(result["smsResult"]) == set(emulator.messages)
+
+
+def test_a_slow_commit_beside_another_request_s_identical_send(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    """B sends the same text to the same recipient while A's lost send is still committing:
+    A's retry neither takes B's message nor sends a second one of its own."""
+    slow_commit(emulator, monkeypatch)
+    event_a = {"smsTo": A, "smsBody": "same", "idempotencyKey": "exec-A/Notify"}
+    expect_error(handler, lambda_context, event_a, "TWILIO_CONNECTION_ERROR")
+    b = handler({"smsTo": A, "smsBody": "same", "idempotencyKey": "exec-B/Notify"}, lambda_context)
+    expect_error(handler, lambda_context, event_a, "CONFLICT")
+    time.sleep(0.65)
+    a = handler(event_a, lambda_context)
+    assert count(emulator) == {("same", A): 2}  # A's and B's, one each
+    assert set(a["smsResult"]).isdisjoint(b["smsResult"])
+    assert set(a["smsResult"]) | set(b["smsResult"]) == set(emulator.messages)
 
 
 # --- one idempotencyKey, one request -------------------------------------------------------------
@@ -269,14 +363,18 @@ def test_the_same_recipients_in_another_order_are_the_same_request(
 
 
 # --- reconciliation adopts only what is provably this request's ---------------------------------
-def test_a_lost_send_never_adopts_another_request_s_message(aws, emulator, handler, lambda_context):
+def test_a_lost_send_never_adopts_another_request_s_message(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
     """A sends "X" to R; B sends the same "X" to R under another key and its request is lost
     before Twilio stores it: B must not return A's SID, and R must get two messages."""
+    hold_unknown_outcomes(monkeypatch)
     a = handler({"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-A"}, lambda_context)
     emulator.faults.drop_next = 1  # B's POST never reaches Twilio's store
     event_b = {"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-B"}
     expect_error(handler, lambda_context, event_b, "TWILIO_CONNECTION_ERROR")
     assert len(emulator.messages) == 1  # B's one quick look found only A's message
+    after_the_hold()
     b = handler(event_b, lambda_context)  # the workflow retries: nothing of B's exists: sent
     assert count(emulator) == {("X", A): 2}
     assert set(a["smsResult"]) | set(b["smsResult"]) == set(emulator.messages)
@@ -302,6 +400,7 @@ def test_an_unsettled_identical_send_is_reported_not_guessed(
         return real(self, claim, status, resource)
 
     monkeypatch.setattr(SendLedger, "record", a_records_late)
+    hold_unknown_outcomes(monkeypatch)
     outcome = {}
     a = threading.Thread(
         target=lambda: outcome.update(
@@ -314,11 +413,13 @@ def test_an_unsettled_identical_send_is_reported_not_guessed(
     emulator.faults.drop_next = 1  # B's request is lost
     event_b = {"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-B"}
     expect_error(handler_b, lambda_context, event_b, "TWILIO_CONNECTION_ERROR")
+    after_the_hold()
     body = expect_error(handler_b, lambda_context, event_b, "SEND_OUTCOME_AMBIGUOUS")
     assert "+14155550100" not in body["message"]
     assert len(emulator.messages) == 1  # nothing guessed, nothing sent
     release.set()
     a.join(20)
+    after_the_hold()
     b = handler_b(event_b, lambda_context)  # A settled: the message is A's, B's was lost: sent
     assert count(emulator) == {("X", A): 2}
     assert set(outcome["a"]["smsResult"]) | set(b["smsResult"]) == set(emulator.messages)
@@ -337,3 +438,91 @@ def test_two_lost_identical_sends_are_both_reported(
     expect_error(handler, lambda_context, event_b, "SEND_OUTCOME_AMBIGUOUS")
     expect_error(handler, lambda_context, event_a, "SEND_OUTCOME_AMBIGUOUS")
     assert len(emulator.messages) == 1
+
+
+# --- the request as given, not its rendering; an accepted schedule replayed (issue 24, 4-5) -----
+NOW_TEMPLATE = "Sent at ${.now?string('HH:mm:ss.SSS')}"
+
+
+def test_a_keyed_retry_of_a_template_using_now_is_the_same_request(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    """The body shows the time: a retry renders it again, later, yet it is the same request
+    (not IDEMPOTENCY_KEY_REUSED) and shows the first attempt's time."""
+    event = {"smsTo": A, "smsBody": NOW_TEMPLATE, "idempotencyKey": "exec-now/Notify"}
+    hold_unknown_outcomes(monkeypatch)
+    emulator.faults.drop_next = 1  # the first attempt's request is lost before Twilio
+    expect_error(handler, lambda_context, event, "TWILIO_CONNECTION_ERROR")
+    after_the_hold()  # the clock moves on: .now renders otherwise
+    first = handler(event, lambda_context)  # the workflow's Retry
+    time.sleep(0.01)
+    again = handler(event, lambda_context)
+    assert len(emulator.messages) == 1
+    assert again["replayed"] is True and again["smsResult"] == first["smsResult"]
+
+
+def test_a_crash_with_a_template_using_now_is_reconciled_not_resent(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    """Without a key either: the retry is the same request, and it finds the first attempt's
+    message at Twilio because it renders the same text."""
+    event = {"smsTo": A, "smsBody": NOW_TEMPLATE}
+    crash_after_twilio_accepted(handler, event, lambda_context, monkeypatch)
+    time.sleep(0.01)
+    result = handler(event, lambda_context)
+    assert len(emulator.messages) == 1
+    assert set(result["smsResult"]) == set(emulator.messages)
+
+
+def test_a_retry_of_an_accepted_schedule_is_replayed_past_the_window(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    """Scheduled 15 minutes and a few seconds ahead, accepted; the retry comes once that is
+    under 15 minutes: it is replayed (the SID the workflow needs to cancel), not refused."""
+    from datetime import UTC, datetime, timedelta
+
+    from twilio_connector import sms
+
+    send_at = datetime.now(UTC) + timedelta(minutes=15, seconds=30)
+    event = {
+        "smsTo": A,
+        "smsBody": "Your appointment is soon",
+        "messagingServiceSid": "MG" + "a" * 32,
+        "sendAt": send_at.isoformat(),
+        "idempotencyKey": "exec-reminder/Schedule",
+    }
+    first = handler(event, lambda_context)
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(minutes=1)
+
+    monkeypatch.setattr(sms, "datetime", Later)
+    again = handler(event, lambda_context)
+    assert again["replayed"] is True and again["smsResult"] == first["smsResult"]
+    assert len(emulator.messages) == 1
+    # a new request with the same schedule is still held to Twilio's window
+    body = expect_error(
+        handler, lambda_context, {**event, "idempotencyKey": "new"}, "INVALID_INPUT"
+    )
+    assert body["field"] == "sendAt"
+
+
+def test_two_lost_identical_sends_that_both_went_out_settle(
+    aws, emulator, handler, lambda_context, monkeypatch
+):
+    """A and B (same text, same recipient) both crash once Twilio accepted their messages: two
+    messages, two lost attempts. Each retry takes one of them, never the same, and sends
+    nothing (issue 24, item 3: with k unowned messages and u other lost attempts, k >= u + 1)."""
+    event_a = {"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-A"}
+    event_b = {"smsTo": A, "smsBody": "X", "idempotencyKey": "exec-B"}
+    crash_after_twilio_accepted(handler, event_a, lambda_context, monkeypatch)
+    crash_after_twilio_accepted(handler, event_b, lambda_context, monkeypatch)
+    assert len(emulator.messages) == 2
+    a = handler(event_a, lambda_context)
+    b = handler(event_b, lambda_context)
+    assert len(emulator.messages) == 2  # nothing sent again
+    assert set(a["smsResult"]) | set(b["smsResult"]) == set(emulator.messages)
+    assert set(a["smsResult"]).isdisjoint(b["smsResult"])
+    assert handler(event_a, lambda_context)["smsResult"] == a["smsResult"]  # settled

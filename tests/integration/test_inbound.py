@@ -61,6 +61,8 @@ def test_sample_event_matches_publishes_and_echoes(inbound, handler, lambda_cont
     [event] = inbound.events()
     assert event["source"] == "twilio.connector" and event["detail-type"] == "SMS_RECEIVED"
     assert event["detail"] == {
+        # stable: the same for every delivery and replay of this message's event for this trigger
+        "eventId": "47e5bf9d-bc15-5e9d-ae40-245e76f9a237",
         "trigger": "order-number",
         "matchGroups": {"orderNumber": "12345"},
         "originalMessage": "Order Number 12345",
@@ -89,6 +91,7 @@ def test_sample_status_callback_publishes_status_changed(inbound, handler, lambd
     [event] = inbound.events()
     assert event["detail-type"] == "SMS_STATUS_CHANGED"
     assert event["detail"] == {
+        "eventId": "20055f0c-8435-5bed-906e-1a2ee76a47bc",
         "messageSid": "SM" + "8" * 32,
         "status": "delivered",
         "errorCode": None,
@@ -347,6 +350,27 @@ def test_publish_failure_replies_echo_error_and_keeps_the_message(
     assert kept["failed"][0]["detail"]["matchGroups"] == {"orderNumber": "12345"}
 
 
+def refuse_entries_of(events, monkeypatch, trigger, refusing=lambda: True):
+    """EventBridge answers ``InternalFailure`` for every entry of ``trigger`` (while
+    ``refusing()``) and accepts the others: ``FailedEntryCount > 0``, no exception."""
+    real = events.put_events
+
+    def put_events(**kwargs):
+        entries = kwargs["Entries"]
+        refused = [json.loads(e["Detail"])["trigger"] == trigger and refusing() for e in entries]
+        accepted = [e for e, no in zip(entries, refused, strict=True) if not no]
+        answer = real(Entries=accepted) if accepted else {"Entries": []}
+        results = iter(answer["Entries"])
+        answer["Entries"] = [
+            {"ErrorCode": "InternalFailure", "ErrorMessage": "try later"} if no else next(results)
+            for no in refused
+        ]
+        answer["FailedEntryCount"] = sum(refused)
+        return answer
+
+    monkeypatch.setattr(events, "put_events", put_events)
+
+
 def test_failed_entry_count_is_a_failure(inbound, handler, lambda_context, monkeypatch):
     from twilio_connector.aws import aws_client
 
@@ -355,17 +379,7 @@ def test_failed_entry_count_is_a_failure(inbound, handler, lambda_context, monke
         ORDER_TRIGGER,
         {"name": "digits", "pattern": "(?<d>\\d+)", "echo": "ok ${d}", "echoError": "sorry ${d}"},
     )
-    events = aws_client("events")
-    real = events.put_events
-
-    def second_entry_fails(**kwargs):
-        entries = kwargs["Entries"]
-        answer = real(Entries=entries[:1])
-        answer["Entries"].append({"ErrorCode": "InternalFailure", "ErrorMessage": "try later"})
-        answer["FailedEntryCount"] = 1
-        return answer
-
-    monkeypatch.setattr(events, "put_events", second_entry_fails)
+    refuse_entries_of(aws_client("events"), monkeypatch, "digits")
     answer = handler(message("Order Number 42"), lambda_context)
     assert "<Message>Your reference number is 42</Message>" in answer["body"]
     assert "<Message>sorry 42</Message>" in answer["body"]
@@ -405,24 +419,16 @@ def test_a_retry_after_a_partial_publish_publishes_only_the_rest(
         ORDER_TRIGGER,
         {"name": "digits", "pattern": "(?<d>\\d+)", "echo": "ok ${d}", "echoError": "sorry ${d}"},
     )
-    events, sqs = aws_client("events"), aws_client("sqs")
-    real_put, real_send = events.put_events, sqs.send_message
+    sqs = aws_client("sqs")
+    real_send = sqs.send_message
     outage = {"on": True}
-
-    def second_entry_fails(**kwargs):
-        if not outage["on"]:
-            return real_put(**kwargs)
-        answer = real_put(Entries=kwargs["Entries"][:1])
-        answer["Entries"].append({"ErrorCode": "InternalFailure", "ErrorMessage": "try later"})
-        answer["FailedEntryCount"] = 1
-        return answer
 
     def queue_down(**kwargs):
         if outage["on"]:
             raise ClientError({"Error": {"Code": "ServiceUnavailable"}}, "SendMessage")
         return real_send(**kwargs)
 
-    monkeypatch.setattr(events, "put_events", second_entry_fails)
+    refuse_entries_of(aws_client("events"), monkeypatch, "digits", lambda: outage["on"])
     monkeypatch.setattr(sqs, "send_message", queue_down)
     event = message("Order Number 42")
     first = handler(event, lambda_context)

@@ -101,6 +101,7 @@ def test_replay_publishes_the_kept_events_unchanged_and_empties_the_queue(
     # the event the function would have published: same source, type and detail
     assert first["source"] == "twilio.connector" and first["detail-type"] == "SMS_RECEIVED"
     assert first["detail"] == {
+        "eventId": first["detail"]["eventId"],
         "trigger": "order-number",
         "matchGroups": {"orderNumber": "0"},
         "originalMessage": "Order Number 0",
@@ -215,6 +216,7 @@ def test_dry_run_publishes_and_deletes_nothing(inbound, lambda_context, monkeypa
         "failed": 0,
         "unreadable": 1,
         "notDeleted": 0,
+        "alreadyPublished": 0,
         "eventsByType": {"SMS_RECEIVED": 2},
     }
     assert log.count("would publish") == 2 and "unreadable" in log

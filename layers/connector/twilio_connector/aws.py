@@ -1,7 +1,10 @@
 """boto3 clients, built on first use (never at import) and reused for the environment's life.
 
 Every client has short connect and read timeouts and botocore's standard retry mode (connection
-errors, timeouts, throttling and 5xx are retried with jittered backoff), and no attempt outlives
+errors, timeouts, throttling and 5xx are retried with jittered backoff), but EventBridge's, whose
+``PutEvents`` is not idempotent (an attempt whose answer was lost may have been accepted, and a
+retry would publish the events again: :mod:`twilio_connector.publishing` decides what is safe
+to put again), and no attempt outlives
 the invocation: one is not started with less than ``MIN_CALL_SECONDS`` left, and its read
 timeout is cut to the time left (botocore's per-request ``read_timeout``).
 """
@@ -15,6 +18,9 @@ from twilio_connector.config import get_settings
 from twilio_connector.deadline import MIN_CALL_SECONDS, time_left
 from twilio_connector.errors import GATEWAY_TIMEOUT
 
+#: Services whose calls botocore must not retry.
+SINGLE_ATTEMPT = frozenset({"events"})
+
 
 @cache
 def aws_client(service: str) -> Any:
@@ -23,12 +29,13 @@ def aws_client(service: str) -> Any:
     from botocore.config import Config
 
     settings = get_settings()
+    attempts = 1 if service in SINGLE_ATTEMPT else settings.aws_max_attempts
     client = boto3.client(
         service,
         config=Config(
             connect_timeout=settings.aws_connect_timeout,
             read_timeout=settings.aws_read_timeout,
-            retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
+            retries={"mode": "standard", "total_max_attempts": attempts},
             # the requests are built by this code, and AWS validates them itself: botocore's
             # client-side check cost more CPU than the rest of a send ledger batch (make bench)
             parameter_validation=False,

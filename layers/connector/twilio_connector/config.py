@@ -131,6 +131,19 @@ class Credentials(NamedTuple):
     messaging_service_sid: str | None = None
     voice_url: str | None = None
     verify_service_sid: str | None = None
+    #: The auth token before a rotation, accepted on webhooks until ``previous_token_expires``
+    #: (epoch seconds): Twilio signs with whichever token is primary on its side.
+    previous_auth_token: str | None = None
+    previous_token_expires: float | None = None
+
+    def webhook_tokens(self, now: float | None = None) -> tuple[str, ...]:
+        """The tokens a webhook signature may be made with: the current one, and the previous
+        one until its grace period ends."""
+        previous = self.previous_auth_token
+        expires = self.previous_token_expires or 0.0
+        if previous and expires > (time.time() if now is None else now):
+            return (self.auth_token, previous)
+        return (self.auth_token,)
 
     def __repr__(self) -> str:  # never print the token, even by accident
         return f"Credentials(account_sid={self.account_sid!r}, api_key={self.api_key!r})"
@@ -158,8 +171,10 @@ class Credentials(NamedTuple):
             raise AUTHENTICATION_CONNECTION_ERROR(
                 f"Secret {secret_id}: TWILIO_API_KEY and TWILIO_API_SECRET go together"
             )
+        previous, expires = _previous_token(value, secret_id)
         register_secret(token)
         register_secret(api_secret)
+        register_secret(previous)
         return cls(
             account_sid=account,
             auth_token=token,
@@ -169,7 +184,35 @@ class Credentials(NamedTuple):
             messaging_service_sid=_optional_str(value, "TWILIO_MESSAGING_SERVICE_SID"),
             voice_url=_optional_str(value, "TWILIO_VOICE_URL"),
             verify_service_sid=_optional_str(value, "TWILIO_VERIFY_SERVICE_SID"),
+            previous_auth_token=previous,
+            previous_token_expires=expires,
         )
+
+
+def _previous_token(value: dict, secret_id: str) -> tuple[str | None, float | None]:
+    """``TWILIO_PREVIOUS_TOKEN`` and the end of its grace period, ``TWILIO_PREVIOUS_TOKEN_EXPIRES``
+    (ISO 8601 with a zone, e.g. ``2026-12-06T12:00:00Z``): both or neither."""
+    from datetime import datetime
+
+    token = value.get("TWILIO_PREVIOUS_TOKEN") or None
+    until = value.get("TWILIO_PREVIOUS_TOKEN_EXPIRES") or None
+    if token is None and until is None:
+        return None, None
+    if not (isinstance(token, str) and isinstance(until, str)):
+        raise AUTHENTICATION_CONNECTION_ERROR(
+            f"Secret {secret_id}: TWILIO_PREVIOUS_TOKEN and TWILIO_PREVIOUS_TOKEN_EXPIRES go "
+            "together"
+        )
+    try:
+        expires = datetime.fromisoformat(until.strip())
+    except ValueError:
+        expires = None
+    if expires is None or expires.tzinfo is None:
+        raise AUTHENTICATION_CONNECTION_ERROR(
+            f"Secret {secret_id}: TWILIO_PREVIOUS_TOKEN_EXPIRES is not an ISO 8601 time with "
+            "a zone (2026-12-06T12:00:00Z)"
+        )
+    return token, expires.timestamp()
 
 
 def _optional_str(value: dict, key: str) -> str | None:

@@ -6,24 +6,28 @@ A record goes ``started`` (claimed, with a lease) -> ``sent`` (Twilio's resource
 
 - finds ``sent``: adopts the message, sends nothing;
 - finds ``started`` with a live lease: another invocation is sending right now (``CONFLICT``);
-- finds ``started`` with an expired lease (the process died after calling Twilio) or ``unknown``:
-  must ask Twilio whether the message exists before sending (reconciliation);
+- finds ``started`` with an expired lease (the process died after calling Twilio) or ``unknown``
+  (once its hold is over: a request whose answer was lost may still be taking effect at Twilio,
+  so until then a retry is ``BUSY``): must ask Twilio whether the message exists before sending
+  (reconciliation);
 - finds ``failed`` or nothing: sends.
 
 Claims are conditional writes, so two invocations never both send. A bulk send claims its
 recipients in ``TransactWriteItems`` of ``CLAIM_BATCH`` (each recipient's record and its attempts
 record, created together), and writes their outcomes in ``BatchWriteItem`` of ``RECORD_BATCH``
-while their leases have ``LEASE_MARGIN`` to run: about two DynamoDB calls per 25 recipients
-instead of three per recipient (``make bench``). A recipient whose record already exists (a
-retry) is claimed on its own, as above. powertools idempotency is not
-used here: it deletes its record when the function raises and treats an expired in-progress
-record as never started, which is the very case (sent, then crashed) this ledger exists for.
+while their leases have ``LEASE_MARGIN`` to run: three DynamoDB calls per 50 recipients instead
+of three per recipient (``make bench``). A recipient whose record already exists (a retry) is
+claimed on its own, as above. powertools idempotency is not used here: it deletes its record
+when the function raises and treats an expired in-progress record as never started, which is
+the very case (sent, then crashed) this ledger exists for.
 
 Beside the per-recipient records:
 
-- ``sms-request#<request>`` binds an ``idempotencyKey`` to the request's fingerprint (recipients,
-  rendered body, sender, media, schedule): the same key with another request is refused
-  (``IDEMPOTENCY_KEY_REUSED``) before anything is sent.
+- ``sms-request#<request>`` keeps a request's fingerprint (the request as given: recipients,
+  template, metadata, sender, media, schedule) and its first attempt's time, for a request with
+  an ``idempotencyKey`` or one whose text or schedule depends on the time: the same key with
+  another request is refused (``IDEMPOTENCY_KEY_REUSED``) before anything is sent, and a retry
+  renders ``.now`` as the first attempt did and is not held to a ``sendAt`` window again.
 - ``sms-attempts#<recipient>#<content>#<hour>`` lists every attempt (its lease end and its
   record's key) to a recipient with a given sender and text, by the hour it started. A lost send
   reads the attempts of other requests that could have created the message it found, and their
@@ -93,9 +97,12 @@ def request_key(idempotency_key: str | None, normalised: dict[str, Any]) -> str:
 
 
 class SendLedger:
-    def __init__(self, table: str, content: str = "") -> None:
-        """``content``: a digest of what reconciliation compares (sender and body)."""
-        self.table, self.content = table, content
+    def __init__(self, table: str, content: str = "", unknown_hold: float = 0.0) -> None:
+        """``content``: a digest of what reconciliation compares (sender and body).
+        ``unknown_hold``: how long after its claim an attempt whose outcome is unknown may
+        still be taking effect at Twilio (its record is held as long: a retry meanwhile is
+        ``BUSY``, and asks Twilio only once the message would be there)."""
+        self.table, self.content, self.unknown_hold = table, content, unknown_hold
         self.settings = get_settings()
 
     def _key(self, request: str, recipient: str) -> str:
@@ -107,33 +114,40 @@ class SendLedger:
     def _expiration(self) -> dict[str, str]:
         return {"N": str(int(time.time()) + self.settings.idempotency_ttl_seconds)}
 
-    def bind(self, request: str, fingerprint: str) -> None:
-        """Bind ``request`` (an ``idempotencyKey``) to the request's fingerprint; raise
+    def begin(self, request: str, fingerprint: str) -> tuple[float, bool]:
+        """Record ``request``'s first attempt (its fingerprint and time), or find it: the time
+        of the first attempt (epoch seconds) and whether this is a retry. Raises
         ``IDEMPOTENCY_KEY_REUSED`` if the key was used for another request."""
         from botocore.exceptions import ClientError
 
+        now = int(time.time() * 1000) / 1000  # whole milliseconds: what .now shows, kept
         try:
             aws_client("dynamodb").put_item(
                 TableName=self.table,
                 Item={
                     "id": {"S": f"sms-request#{request}"},
                     "fingerprint": {"S": fingerprint},
+                    "first_at": {"N": f"{now:.3f}"},
                     "expiration": self._expiration(),
                 },
-                ConditionExpression="attribute_not_exists(id) OR fingerprint = :fingerprint",
-                ExpressionAttributeValues={":fingerprint": {"S": fingerprint}},
+                ConditionExpression="attribute_not_exists(id)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise _unavailable(exc) from exc
-            raise IDEMPOTENCY_KEY_REUSED(
-                "This idempotencyKey was used for a different request (recipients, body, "
-                "sender, media or schedule); nothing was sent. Give each send its own key, "
-                "e.g. States.Format('{}-{}', $$.Execution.Id, $$.State.Name)",
-                field="idempotencyKey",
-            ) from None
+            old = exc.response.get("Item") or self._read(f"sms-request#{request}")
+            if old.get("fingerprint", {}).get("S") != fingerprint:
+                raise IDEMPOTENCY_KEY_REUSED(
+                    "This idempotencyKey was used for a different request (recipients, body, "
+                    "metadata, sender, media or schedule); nothing was sent. Give each send its "
+                    "own key, e.g. States.Format('{}-{}', $$.Execution.Id, $$.State.Name)",
+                    field="idempotencyKey",
+                ) from None
+            return float(old.get("first_at", {}).get("N", now)), True
         except Exception as exc:
             raise _unavailable(exc) from exc
+        return now, False
 
     def claim(self, request: str, recipient: str, lease_seconds: float) -> Claim:
         """Take the right to send to ``recipient`` for ``request``, or learn why not."""
@@ -317,10 +331,11 @@ class SendLedger:
         except Exception as exc:
             raise _unavailable(exc) from exc
 
-    def others(self, claim: Claim, since: float) -> tuple[int, set[str]]:
+    def others(self, claim: Claim, since: float) -> tuple[list[tuple[str, bool]], set[str]]:
         """Other requests' attempts to this recipient with this content that could have created
-        a message at or after ``since`` (epoch seconds): how many are unsettled, and the SIDs
-        of the messages they recorded as sent."""
+        a message at or after ``since`` (epoch seconds): the unsettled ones (their record's key,
+        and whether it is lost: its outcome unknown, or its lease over without an outcome), and
+        the SIDs of the messages they recorded as sent."""
         now = time.time()
         first = max(int(since // HOUR), int(now // HOUR) - MAX_HOURS)
         keys: set[str] = set()
@@ -330,14 +345,16 @@ class SendLedger:
                 lease_until, _, key = entry.partition("|")
                 if key != claim.key and float(lease_until) >= since:
                     keys.add(key)
-        unsettled, owned = 0, set()
+        unsettled: list[tuple[str, bool]] = []
+        owned: set[str] = set()
         for key in sorted(keys):
             record = self._read(key)
             status = record.get("status", {}).get("S")
             if status == "sent":
                 owned.add(record.get("sid", {}).get("S", ""))
             elif status in ("started", "unknown"):
-                unsettled += 1
+                lease_until = float(record.get("lease_until", {}).get("N", "0"))
+                unsettled.append((key, status == "unknown" or lease_until < now))
         return unsettled, owned
 
     def record(self, claim: Claim, status: str, resource: dict[str, Any] | None = None) -> None:
@@ -348,9 +365,9 @@ class SendLedger:
         values: dict[str, Any] = {
             ":status": {"S": status},
             ":claim": {"S": claim.token},
-            ":zero": {"N": "0"},
+            ":held": {"N": f"{self._held_until(claim, status):.3f}"},
         }
-        update = "SET #s = :status, lease_until = :zero"
+        update = "SET #s = :status, lease_until = :held"
         if resource is not None:
             update += ", sid = :sid, #r = :resource"
             names["#r"] = "resource"
@@ -419,12 +436,20 @@ class SendLedger:
         self, claim: Claim, status: str, resource: dict[str, Any] | None
     ) -> dict[str, Any]:
         """The whole record :meth:`record` would leave, for a claim this invocation holds."""
-        item = self._claim_item(claim.key, claim.token, claim.attempt_at, 0.0)
+        item = self._claim_item(
+            claim.key, claim.token, claim.attempt_at, self._held_until(claim, status)
+        )
         item["status"] = {"S": status}
         if resource is not None:
             item["sid"] = {"S": str(resource.get("sid"))}
             item["resource"] = {"S": json.dumps(resource)}
         return item
+
+    def _held_until(self, claim: Claim, status: str) -> float:
+        """Until when a record with this outcome cannot be claimed (0: at once)."""
+        if status != "unknown":
+            return 0.0
+        return (claim.attempt_at or time.time()) + self.unknown_hold
 
 
 def _cancelled(reasons: list[dict[str, Any]], index: int) -> bool:

@@ -12,12 +12,14 @@ class), which the template's alarms and dashboard read.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.tracing.base import BaseProvider
 
@@ -68,6 +70,10 @@ def _tracing_disabled() -> bool:
 
 
 logger = Logger(logger_formatter=RedactingFormatter())
+# twilio's own log records (its request validator warns with a request header's text) go through
+# the same redacting handler, never the root logger's plain one
+logging.getLogger("twilio")
+copy_config_to_registered_loggers(source_logger=logger, include={"twilio"})
 tracer = Tracer(provider=_NoTracing(), disabled=True) if _tracing_disabled() else Tracer()
 metrics = Metrics()
 

@@ -18,7 +18,7 @@ MAX_TEMPLATE_CHARS = 10_000
 _FREEMARKER = re.compile(r"\$\{|#\{|</?#|</?@")
 
 
-def render(template: object, variables: Mapping[str, Any]) -> str:
+def render(template: object, variables: Mapping[str, Any], now_millis: int | None = None) -> str:
     """Render a FreeMarker template against ``variables``.
 
     Raises TEMPLATE_READ_ERROR, TEMPLATE_SYNTAX_ERROR or TEMPLATE_METADATA_ERROR.
@@ -33,7 +33,7 @@ def render(template: object, variables: Mapping[str, Any]) -> str:
         return template  # plain text: nothing to render
     from twilio_connector.freemarker import render_template
 
-    return render_template(template, variables)
+    return render_template(template, variables, now_millis=now_millis)
 
 
 def _has_lone_surrogate(text: str) -> bool:

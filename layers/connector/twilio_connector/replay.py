@@ -10,7 +10,14 @@ de-duplicate on), stamped with the time the message was kept, and:
 - leaves a message whose publish failed where it is (visible again when the run ends);
 - replaces a message whose events were partly accepted by one holding only the others;
 - publishes an event at most once per run, even when the queue delivers a message twice or two
-  messages hold the same event.
+  messages hold the same event;
+- publishes no event the ledger (:mod:`twilio_connector.event_ledger`, in the table the record
+  names) shows on the bus already: a later delivery of the message published it, or an earlier
+  run did; and records what it publishes there.
+
+Every event has its ``eventId`` (computed for records written before events had one): the one
+consumers de-duplicate on, when an outcome was unknown (EventBridge's answer lost, the event kept
+and on the bus both) and the replay publishes it again.
 
 A dry run reads every message, publishes and deletes nothing, and reports what a run would do.
 
@@ -35,9 +42,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from twilio_connector import event_ledger
 from twilio_connector.aws import aws_client
 from twilio_connector.observability import logger
-from twilio_connector.publishing import event_entry, put_entries
+from twilio_connector.publishing import event_entry, event_id, put_entries
 from twilio_connector.redaction import mask_phone
 
 #: Where a record that names no bus and source (written before records did) is published: the
@@ -66,8 +74,10 @@ class Report:
     #: messages left on the queue that are not dead-letter records
     unreadable: int = 0
     #: messages whose events were published but which could not be deleted or rewritten: a
-    #: later run would publish those events again (consumers de-duplicate on messageSid)
+    #: later run would publish those events again (consumers de-duplicate on eventId)
     not_deleted: int = 0
+    #: events the ledger shows on the bus already (published since they were kept): skipped
+    already_published: int = 0
     events_by_type: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -84,6 +94,7 @@ class Report:
             "failed": self.failed,
             "unreadable": self.unreadable,
             "notDeleted": self.not_deleted,
+            "alreadyPublished": self.already_published,
             "eventsByType": dict(self.events_by_type),
         }
 
@@ -99,6 +110,8 @@ class _Kept:
     bus: str
     details: list[dict[str, Any]]
     time: datetime | None
+    #: the table of the ledger of published events (None: not known, nothing is skipped)
+    ledger: str | None = None
 
 
 class _Replay:
@@ -111,8 +124,10 @@ class _Replay:
         event_source: str | None,
         fallback: tuple[str, str],
         log: TextIO,
+        ledger_table: str | None = None,
     ) -> None:
         self.queue_url = queue_url
+        self.ledger_table = ledger_table
         self.bus, self.source = event_bus_name, event_source
         self.fallback_bus, self.fallback_source = fallback
         self.log = log
@@ -172,6 +187,7 @@ class _Replay:
                 self._say("already published in this run", message_id, kept, detail)
             else:
                 pending.append((key, detail))
+        pending = self._not_on_the_bus(message_id, kept, pending)
         if self.report.dry_run:
             self._published(kept, pending)
             self.report.replayed += first
@@ -194,6 +210,7 @@ class _Replay:
             if error is not None
         ]
         self._published(kept, done)
+        self._record(message_id, kept, done)
         for _, detail in done:
             self._say("published", message_id, kept, detail)
         for item in left:
@@ -223,6 +240,7 @@ class _Replay:
         details = [item.get("detail") if isinstance(item, dict) else None for item in failed]
         if not all(isinstance(detail, dict) for detail in details):
             return None
+        details = [_with_event_id(record["detailType"], detail) for detail in details]
         sent = message.get("Attributes", {}).get("SentTimestamp", "")
         return _Kept(
             message=message,
@@ -232,7 +250,46 @@ class _Replay:
             bus=self.bus or _text(record.get("eventBusName")) or self.fallback_bus,
             details=details,
             time=datetime.fromtimestamp(int(sent) / 1000, UTC) if sent.isdigit() else None,
+            ledger=self.ledger_table or _text(record.get("ledgerTable")),
         )
+
+    def _not_on_the_bus(
+        self, message_id: str, kept: _Kept, pending: list[tuple[str, dict[str, Any]]]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """``pending`` less what the ledger shows published since the message was kept. If the
+        ledger cannot be read, nothing is skipped (a duplicate, with its eventId, not a loss)."""
+        if kept.ledger is None:
+            return pending
+        known: set[str] = set()
+        for sid in {_text(d.get("messageSid")) for _, d in pending} - {None}:
+            try:
+                known |= event_ledger.published(kept.ledger, sid)
+            except Exception as exc:
+                self._say(f"ledger not read ({type(exc).__name__}): publishing", message_id)
+        left = []
+        for key, detail in pending:
+            if detail.get("eventId") in known:
+                self.report.already_published += 1
+                self.published.add(key)
+                self._say("already on the bus", message_id, kept, detail)
+            else:
+                left.append((key, detail))
+        return left
+
+    def _record(self, message_id: str, kept: _Kept, done: list[tuple[str, dict[str, Any]]]) -> None:
+        """Record in the ledger what this run published (for later runs and deliveries)."""
+        if kept.ledger is None:
+            return
+        by_sid: dict[str, list[str]] = {}
+        for _, detail in done:
+            sid, key = _text(detail.get("messageSid")), _text(detail.get("eventId"))
+            if sid and key:
+                by_sid.setdefault(sid, []).append(key)
+        for sid, keys in by_sid.items():
+            try:
+                event_ledger.record(kept.ledger, sid, keys)
+            except Exception as exc:
+                self._say(f"published but not recorded ({type(exc).__name__})", message_id)
 
     def _published(self, kept: _Kept, done: list[tuple[str, dict[str, Any]]]) -> None:
         self.published.update(key for key, _ in done)
@@ -298,7 +355,18 @@ class _Replay:
 
 
 def _identity(kept: _Kept, detail: dict[str, Any]) -> str:
+    if isinstance(detail.get("eventId"), str):
+        return json.dumps([kept.bus, kept.source, detail["eventId"]])
     return json.dumps([kept.bus, kept.source, kept.detail_type, detail], sort_keys=True)
+
+
+def _with_event_id(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """The detail with its eventId (records written before events had one lack it)."""
+    if "eventId" in detail:
+        return detail
+    sid = _text(detail.get("messageSid"))
+    name = _text(detail.get("trigger" if detail_type == "SMS_RECEIVED" else "status"))
+    return {"eventId": event_id(detail_type, sid, name), **detail} if sid and name else detail
 
 
 def _text(value: object) -> str | None:
@@ -316,11 +384,13 @@ def replay(
     visibility_timeout: int = VISIBILITY_TIMEOUT,
     wait_seconds: int = 1,
     log: TextIO | None = None,
+    ledger_table: str | None = None,
 ) -> Report:
     """Replay the dead-letter queue at ``queue_url`` (see the module's description).
 
     ``event_bus_name`` and ``event_source`` override the bus and source each record names;
-    ``fallback`` (bus, source) serves records that name none (written before records did).
+    ``fallback`` (bus, source) serves records that name none (written before records did);
+    ``ledger_table`` overrides the ledger's table each record names.
     """
     return _Replay(
         queue_url,
@@ -329,6 +399,7 @@ def replay(
         event_source=event_source,
         fallback=fallback,
         log=log or sys.stderr,
+        ledger_table=ledger_table,
     ).run(limit, visibility_timeout, wait_seconds)
 
 
@@ -356,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--queue-url", help="the dead-letter queue's URL")
     parser.add_argument("--event-bus-name", help="publish to this bus, not the record's")
     parser.add_argument("--event-source", help="publish with this source, not the record's")
+    parser.add_argument(
+        "--ledger-table", help="the table of published events, not the one each record names"
+    )
     parser.add_argument("--dry-run", action="store_true", help="publish and delete nothing")
     parser.add_argument("--limit", type=int, help="read at most this many messages")
     parser.add_argument(
@@ -387,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
             limit=args.limit,
             visibility_timeout=args.visibility_timeout,
             wait_seconds=args.wait_seconds,
+            ledger_table=args.ledger_table,
         )
     except Exception as exc:
         print(f"replay: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -74,6 +74,7 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
     status_callback: str | None = None
     send_at: datetime | None = None
     region: str | None = None  # of national numbers (defaultPhoneRegion, DEFAULT_PHONE_REGION)
+    send_at_offset: bool = False  # sendAt was given with a sendAtOffset
     validity_period: int | None = None
     idempotency_key: str | None = None
     task_token: str | None = None
@@ -116,15 +117,6 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
                 raise INVALID_INPUT(
                     "sendAt with its sendAtOffset is out of range", field="sendAtOffset"
                 ) from None
-        if send_at is not None:
-            now = datetime.now(UTC)
-            if not now + SCHEDULE_MIN <= send_at <= now + SCHEDULE_MAX:
-                raise INVALID_INPUT(
-                    "sendAt"
-                    + (" with its sendAtOffset" if offset is not None else "")
-                    + " must be 15 minutes to 35 days ahead (Twilio's scheduling window)",
-                    field="sendAt",
-                )
         return cls(
             recipients=recipients,
             body_template=body,
@@ -135,6 +127,7 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
             status_callback=inputs.url(event, "statusCallback"),
             send_at=send_at,
             region=region,
+            send_at_offset=offset is not None,
             validity_period=inputs.integer(event, "validityPeriod", 1, 36000),
             idempotency_key=inputs.text(event, "idempotencyKey", limit=512),
             task_token=_task_token(event, recipients),
@@ -162,10 +155,12 @@ class _RecipientFailed(Exception):
         self.index, self.to, self.error = index, to, error
 
 
-def render_body(request: SendSmsRequest) -> str | None:
+def render_body(request: SendSmsRequest, now: float | None = None) -> str | None:
+    """The body rendered against the metadata (``.now``: ``now``, epoch seconds, if given)."""
     if request.body_template is None:
         return None
-    body = render(request.body_template, request.variables)
+    now_millis = None if now is None else round(now * 1000)
+    body = render(request.body_template, request.variables, now_millis=now_millis)
     if not inputs.is_text(body):
         raise INVALID_INPUT(
             "The rendered smsBody holds characters that are not text", field="smsBody"
@@ -183,17 +178,27 @@ def render_body(request: SendSmsRequest) -> str | None:
 def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     """Send the message to every recipient, at most once per (request, recipient) however often
     the request is retried; raise, with every outcome, if any recipient failed."""
-    body = render_body(request)
+    body = render_body(request)  # the template's errors, before anything is kept
+    table = get_settings().idempotency_table
+    key = _request_key(request)
+    ledger = SendLedger(table) if table else None
+    retried = False
+    if ledger is not None and (request.idempotency_key or _depends_on_time(request)):
+        # the request's first attempt: its retries render .now as it did, and an accepted
+        # schedule is replayed, not checked again against a clock that has moved on
+        first_at, retried = ledger.begin(key, _fingerprint(request))
+        if _uses_now(request):
+            body = render_body(request, now=first_at)
+    if not retried:
+        _check_schedule(request)
     if get_settings().log_message_bodies:
         logger.debug("SMS body (LOG_MESSAGE_BODIES is on)", extra={"body": body})
     credentials = get_credentials()
     params = _create_params(request, credentials, body)
     client = get_client(credentials)
-    table = get_settings().idempotency_table
-    key = _request_key(request, params)
-    ledger = SendLedger(table, digest(_compared(params))) if table else None
-    if ledger is not None and request.idempotency_key:
-        ledger.bind(key, _fingerprint(request, params))
+    if ledger is not None:
+        ledger.content = digest(_compared(params))
+        ledger.unknown_hold = _unknown_hold()
     sender = Sender(client, params, ledger, key)
 
     messages: list[dict[str, Any]] = []
@@ -255,8 +260,8 @@ def _park(request: SendSmsRequest, message: dict[str, Any]) -> None:
 def _send_all(sender: Sender, recipients: list[str]) -> list[dict[str, Any] | ConnectorError]:
     """Every recipient's message or error, in input order; up to ``SEND_CONCURRENCY`` at once.
     Each worker runs in a copy of this context, so the invocation's deadline bounds it too.
-    Through the ledger, this thread claims the recipients a batch at a time, a little ahead of
-    the workers, and writes their outcomes in batches as they come."""
+    Through the ledger, recipients are claimed and their outcomes written in batches
+    (:meth:`Sender.attempt_many`)."""
     workers = min(get_settings().send_concurrency, len(recipients))
     if sender.ledger is not None:
         return sender.attempt_many(recipients, workers)
@@ -277,32 +282,71 @@ COMPACT_FIELDS = ("sid", "to", "from", "status", "date_created", "error_code")
 def _fitted(result: dict[str, Any]) -> dict[str, Any]:
     """The result, with ``messages`` reduced to their key fields (and ``messagesCompacted``)
     when the full resources would pass ``MAX_RESULT_BYTES`` (256 KiB: a state's payload)."""
-    if len(json.dumps(result)) <= get_settings().max_result_bytes:
+    limit = get_settings().max_result_bytes
+    # json.dumps(result)'s length, message by message: no string of the whole result (10,000
+    # messages are about 9 MB of JSON), and no more of it than the limit
+    size = len(json.dumps({**result, "messages": []})) + 2 * max(len(result["messages"]) - 1, 0)
+    for message in result["messages"]:
+        size += len(json.dumps(message))
+        if size > limit:
+            break
+    else:
         return result
     compact = [{k: m.get(k) for k in COMPACT_FIELDS} for m in result["messages"]]
     return {**result, "messages": compact, "messagesCompacted": True}
 
 
-def _request_key(request: SendSmsRequest, params: dict[str, Any]) -> str:
-    normalised = {"recipients": request.recipients, **params}
-    return request_key(request.idempotency_key, normalised)
+def _request_key(request: SendSmsRequest) -> str:
+    """The caller's ``idempotencyKey``, or a hash of the request as given."""
+    return request_key(request.idempotency_key, _as_given(request, request.recipients))
 
 
-#: What makes two requests under one ``idempotencyKey`` the same request.
-FINGERPRINT_FIELDS = (
-    "body",
-    "from_",
-    "messaging_service_sid",
-    "media_url",
-    "send_at",
-    "validity_period",
-)
+def _fingerprint(request: SendSmsRequest) -> str:
+    """What makes two requests under one ``idempotencyKey`` the same request: the request as
+    given (recipients in any order, template, metadata, sender, media, schedule), not its
+    rendering, which a template using ``.now`` changes at every attempt."""
+    return digest(_as_given(request, sorted(request.recipients)))
 
 
-def _fingerprint(request: SendSmsRequest, params: dict[str, Any]) -> str:
-    """The recipients (in any order), rendered body, sender, media and schedule."""
-    fields = {name: params.get(name) for name in FINGERPRINT_FIELDS}
-    return digest({"recipients": sorted(request.recipients), **fields})
+def _as_given(request: SendSmsRequest, recipients: list[str]) -> dict[str, Any]:
+    return {
+        "recipients": recipients,
+        "template": request.body_template,
+        "metadata": request.variables,
+        "sender": request.sender,
+        "service": request.messaging_service_sid,
+        "media": list(request.media_urls),
+        "statusCallback": request.status_callback,
+        "sendAt": request.send_at.isoformat() if request.send_at else None,
+        "validityPeriod": request.validity_period,
+    }
+
+
+def _uses_now(request: SendSmsRequest) -> bool:
+    """Whether the body may show ``.now`` (FreeMarker's current time)."""
+    return request.body_template is not None and ".now" in request.body_template
+
+
+def _depends_on_time(request: SendSmsRequest) -> bool:
+    return request.send_at is not None or _uses_now(request)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_schedule(request: SendSmsRequest) -> None:
+    """``sendAt`` within Twilio's scheduling window, for a request's first attempt."""
+    if request.send_at is None:
+        return
+    moment = now()
+    if not moment + SCHEDULE_MIN <= request.send_at <= moment + SCHEDULE_MAX:
+        raise INVALID_INPUT(
+            "sendAt"
+            + (" with its sendAtOffset" if request.send_at_offset else "")
+            + " must be 15 minutes to 35 days ahead (Twilio's scheduling window)",
+            field="sendAt",
+        )
 
 
 def _compared(params: dict[str, Any]) -> list[Any]:
@@ -310,6 +354,21 @@ def _compared(params: dict[str, Any]) -> list[Any]:
     if params.get("from_"):
         return ["from", params["from_"], params.get("body") or ""]
     return ["service", params.get("messaging_service_sid"), params.get("body") or ""]
+
+
+#: How long after its answer was due Twilio may still store a message whose request it got
+#: (a slow commit): an attempt with an unknown outcome is not taken for absent before.
+COMMIT_MARGIN = 5.0
+
+
+def _unknown_hold() -> float:
+    """How long after its claim an attempt with an unknown outcome may still take effect: its
+    Twilio call's connect and read timeouts and the commit margin (``SEND_LEASE_SECONDS``, when
+    set, stands for all of it, as it does for the lease)."""
+    settings = get_settings()
+    if settings.send_lease_seconds is not None:
+        return settings.send_lease_seconds
+    return settings.connect_timeout + settings.read_timeout + COMMIT_MARGIN
 
 
 #: Batches of claims taken ahead of the sends, concurrently.
@@ -354,9 +413,11 @@ class Sender:
     def attempt_many(
         self, recipients: list[str], workers: int
     ) -> list[dict[str, Any] | ConnectorError]:
-        """Every recipient's outcome through the ledger, ``workers`` at once: this thread claims
-        them a batch at a time, at most two batches ahead of the outcomes (a claim's lease runs
-        from its claim); one writer thread writes the outcomes in batches as they come."""
+        """Every recipient's outcome through the ledger, ``workers`` at once. Claims are taken a
+        batch at a time by ``CLAIMS_AHEAD`` threads, ahead of the sends but never more than
+        about two batches ahead of the outcomes (a claim's lease runs from its claim); this
+        thread hands the claimed recipients to the senders, and one writer thread writes the
+        outcomes in batches as they come."""
         assert self.ledger is not None
         outcomes: list[dict[str, Any] | ConnectorError | None] = [None] * len(recipients)
         self.outcomes = []
@@ -457,7 +518,10 @@ class Sender:
             self.replayed.add(to)
             return claim.resource
         if claim.decision is Decision.BUSY:
-            raise CONFLICT("Another invocation is sending this message to this recipient; retry")
+            raise CONFLICT(
+                "Another invocation is sending this message to this recipient, or an earlier "
+                "attempt's outcome is not known yet (Twilio may still be storing it); retry"
+            )
         if claim.decision is Decision.RECONCILE:
             try:
                 found = self.find_sent(claim, claim.previous_attempt_at or 0)
@@ -522,12 +586,24 @@ class Sender:
         unowned = [resource for resource in candidates if resource["sid"] not in owned]
         if not unowned:
             return None
+        if unsettled and all(lost for _, lost in unsettled) and len(unowned) > len(unsettled):
+            # every other unsettled attempt was lost too, and there are more unowned messages
+            # than they could have sent: this request's is among them. Each of the lost
+            # attempts takes the one at its rank (by record key), oldest first: the same pick
+            # whichever of them settles first, never the same message for two
+            ranks = sorted([claim.key, *(key for key, _ in unsettled)])
+            oldest_first = sorted(
+                unowned,
+                key=lambda r: (parsedate_to_datetime(r["date_created"]).timestamp(), r["sid"]),
+            )
+            return oldest_first[ranks.index(claim.key)]
         if unsettled:
             raise SEND_OUTCOME_AMBIGUOUS(
                 f"A message with this text to {mask_phone(claim.recipient)} exists, but "
-                f"{unsettled} other request(s) sending the same text to this recipient have not "
-                "settled: it cannot be told whose it is. Retry: once they settle it is decided; "
-                "if this persists, see the README (a possible duplicate against a possible loss)",
+                f"{len(unsettled)} other request(s) sending the same text to this recipient have "
+                "not settled: it cannot be told whose it is. Retry: once they settle it is "
+                "decided; if this persists, see the README (a possible duplicate against a "
+                "possible loss)",
                 candidates=len(unowned),
             )
         return unowned[-1]  # the oldest: the nearest to this request's attempt

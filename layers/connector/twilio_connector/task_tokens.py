@@ -227,9 +227,12 @@ def _finish(token: str, detail: dict[str, Any]) -> None:
 
 def on_reply(message: dict[str, str], matches: list[dict[str, Any]]) -> None:
     """An inbound message: resume the oldest wait for a reply from its sender, if any (a waiter
-    Step Functions no longer knows, say one that timed out, is dropped for the next)."""
+    Step Functions no longer knows, say one that timed out, is dropped for the next). One message
+    resumes one waiter, however often it is delivered: the waiter it goes to is claimed under its
+    ``MessageSid`` first, and a later delivery resumes that one again (Step Functions keeps the
+    first answer), never the next."""
     while (parked := _oldest_reply_waiter(message["from"])) is not None:
-        token, context = parked
+        token, context, claimed_now = _claim_reply(message["messageSid"], *parked)
         output = {
             "body": message["body"],
             "from": message["from"],
@@ -243,3 +246,51 @@ def on_reply(message: dict[str, str], matches: list[dict[str, Any]]) -> None:
         if resumed:
             logger.info("Reply wait resumed", extra={"from": mask_phone(message["from"])})
             return
+        if not claimed_now:
+            return  # an earlier delivery's waiter: it got this reply, or had stopped waiting
+        _release_reply(message["messageSid"], token)  # it had stopped waiting: the next one
+
+
+def _claim_reply(
+    message_sid: str, token: str, context: dict[str, Any]
+) -> tuple[str, dict[str, Any], bool]:
+    """Give the reply ``message_sid`` to the waiter ``token``, unless an earlier delivery of it
+    gave it to one already: (the waiter's token, its context, whether it was claimed now)."""
+    from botocore.exceptions import ClientError
+
+    table = get_settings().idempotency_table
+    key = {"id": {"S": _key("reply-of", message_sid)}}
+    try:
+        aws_client("dynamodb").put_item(
+            TableName=table,
+            Item={
+                **key,
+                "token": {"S": token},
+                "context": {"S": json.dumps(context)},
+                "expiration": {"N": str(int(time.time()) + get_settings().task_token_ttl_seconds)},
+            },
+            ConditionExpression="attribute_not_exists(id)",
+        )
+        return token, context, True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+    item = aws_client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    return item["token"]["S"], json.loads(item["context"]["S"]), False
+
+
+def _release_reply(message_sid: str, token: str) -> None:
+    """Forget that ``message_sid`` went to ``token`` (a waiter that had stopped waiting)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        aws_client("dynamodb").delete_item(
+            TableName=get_settings().idempotency_table,
+            Key={"id": {"S": _key("reply-of", message_sid)}},
+            ConditionExpression="#t = :token",
+            ExpressionAttributeNames={"#t": "token"},
+            ExpressionAttributeValues={":token": {"S": token}},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise

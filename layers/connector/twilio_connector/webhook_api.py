@@ -6,12 +6,24 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
-from twilio_connector.config import get_credentials, get_settings
+from twilio_connector.config import (
+    Credentials,
+    Settings,
+    get_credentials,
+    get_settings,
+    refreshed_credentials,
+)
 from twilio_connector.deadline import deadline_from
 from twilio_connector.errors import ConnectorError
 from twilio_connector.inbound import InvalidWebhook
 from twilio_connector.observability import logger, metrics
-from twilio_connector.webhooks import form_params, has_signature, signature_is_valid
+from twilio_connector.webhooks import (
+    FormParams,
+    WebhookTooLarge,
+    form_params,
+    has_signature,
+    signature_is_valid,
+)
 
 TWIML = "text/xml"
 
@@ -19,24 +31,53 @@ TWIML = "text/xml"
 def verify_twilio_signature(
     app: APIGatewayRestResolver, next_middleware: NextMiddleware
 ) -> Response:
-    """Refuse (403) a request whose ``X-Twilio-Signature`` does not verify with the auth token."""
+    """Refuse (403) a request whose ``X-Twilio-Signature`` does not verify with the auth token,
+    and (413) one larger than any webhook Twilio sends, before parsing it."""
     settings = get_settings()
     event = app.current_event.raw_event
-    form = form_params(event)  # parsed once: the signature check and the route both read it
+    try:
+        form = form_params(event)  # parsed once: the signature check and the route both read it
+    except WebhookTooLarge as exc:
+        logger.warning(
+            "Webhook refused: larger than Twilio's",
+            extra={"route": app.current_event.path, "reason": str(exc)},
+        )
+        return Response(413, content_types.TEXT_PLAIN, "Payload Too Large")
     app.append_context(form_params=form)
-    if settings.validate_signature:
-        token = get_credentials().auth_token
-        if not signature_is_valid(event, token, settings.public_webhook_url, form):
-            metrics.add_metric(name="WebhookSignatureInvalid", unit=MetricUnit.Count, value=1)
-            logger.warning(
-                "Webhook refused: the signature does not verify",
-                extra={
-                    "route": app.current_event.path,
-                    "signed": has_signature(event),
-                },
-            )
-            return Response(403, content_types.TEXT_PLAIN, "Forbidden")
+    if settings.validate_signature and not _verifies(event, form, settings):
+        metrics.add_metric(name="WebhookSignatureInvalid", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "Webhook refused: the signature does not verify",
+            extra={
+                "route": app.current_event.path,
+                "signed": has_signature(event),
+            },
+        )
+        return Response(403, content_types.TEXT_PLAIN, "Forbidden")
     return next_middleware(app)
+
+
+def _verifies(event: dict, form: FormParams, settings: Settings) -> bool:
+    """Whether the signature verifies with the secret's token, or with its previous token during
+    the rotation's grace period. On a failure the secret is read again (at most once a second,
+    :func:`refreshed_credentials`): a token rotated since the cache was filled verifies at once."""
+    credentials = get_credentials()
+    if _verifies_with(credentials, event, form, settings):
+        return True
+    fresh = refreshed_credentials(credentials)
+    return fresh is not None and _verifies_with(fresh, event, form, settings)
+
+
+def _verifies_with(
+    credentials: Credentials, event: dict, form: FormParams, settings: Settings
+) -> bool:
+    for position, token in enumerate(credentials.webhook_tokens()):
+        if signature_is_valid(event, token, settings.public_webhook_url, form):
+            if position:
+                logger.info("Webhook signed with the previous auth token (grace period)")
+                metrics.add_metric(name="WebhookPreviousToken", unit=MetricUnit.Count, value=1)
+            return True
+    return False
 
 
 def webhook_resolver() -> APIGatewayRestResolver:
@@ -59,6 +100,10 @@ def webhook_resolver() -> APIGatewayRestResolver:
         if type(error).__name__ == "IdempotencyAlreadyInProgressError":
             # the same MessageSid is being processed right now: that delivery answers Twilio
             return Response(409, content_types.TEXT_PLAIN, "Already in progress")
+        if type(error).__name__ == "IdempotencyPersistenceLayerError":
+            # the idempotency table failed (the message's events were kept first): transient
+            logger.error("Webhook failed", extra={"code": "SERVICE_UNAVAILABLE"})
+            return Response(500, content_types.TEXT_PLAIN, "SERVICE_UNAVAILABLE")
         # e.g. neither EventBridge nor the dead-letter queue took the event: answering 500 makes
         # Twilio call the number's fallback URL, and the idempotency record is released
         logger.exception("Webhook failed", extra={"code": "UNKNOWN_ERROR"})
