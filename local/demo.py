@@ -7,7 +7,9 @@ SMS to two recipients, whose status callbacks come back as SMS_STATUS_CHANGED ev
 recipient Twilio refuses, GET_SMS on the message it sent, CANCEL_SMS with ``events/cancel_sms.json``
 on the reminder the emulator holds for tomorrow, LIST_SMS over the account page by page (the two
 messages sent and the two the emulator starts with, see ``local.offline``), MAKE_CALL with
-``events/make_call.json``, and an inbound "Order Number 12345" that a trigger matches: the echo
+``events/make_call.json``, VERIFY_START / VERIFY_CHECK (the code read from the SMS in the
+emulator's outbox; a wrong code first) and LOOKUP_PHONE with ``events/lookup_phone.json``, and
+an inbound "Order Number 12345" that a trigger matches: the echo
 reply is printed and the SMS_RECEIVED event read back from the bus (a rule with an SQS target).
 """
 
@@ -69,6 +71,45 @@ def invoke(handler: Any, event: dict) -> tuple[dict | None, Exception | None]:
         return handler(event, DemoContext()), None
     except Exception as error:  # a catalogued error, shown as Step Functions would see it
         return None, error
+
+
+def verify_and_lookup(emulator: Any) -> bool | None:
+    """VERIFY_START, VERIFY_CHECK (a wrong code, then the one the SMS carried), LOOKUP_PHONE;
+    None when one failed."""
+    from local.twilio_emulator.verify_lookup import VERIFY_SENDER
+
+    print("\nVERIFY_START events/verify_start.json")
+    started, error = invoke(
+        load_function("verify_start").lambda_handler, load_event("verify_start")
+    )
+    if started is None:
+        print(f"  FAILED   {type(error).__name__}: {error}")
+        return None
+    print(f"  {started['status']}  {started['sid']}  to {started['to']} by {started['channel']}")
+    texts = [m for m in emulator.messages.values() if m["from"] == VERIFY_SENDER]
+    code = texts[-1]["body"].rsplit(" ", 1)[1]
+    print(f"  the phone got: {texts[-1]['body']}")
+    check = load_function("verify_check").lambda_handler
+    results = []
+    for given in ("000000" if code != "000000" else "111111", code):
+        print(f"VERIFY_CHECK code {given}")
+        checked, error = invoke(check, {"to": started["to"], "code": given})
+        if checked is None:
+            print(f"  FAILED   {type(error).__name__}: {error}")
+            return None
+        print(f"  status {checked['status']}  valid {str(checked['valid']).lower()}")
+        results.append(checked["valid"])
+
+    print("\nLOOKUP_PHONE events/lookup_phone.json")
+    found, error = invoke(load_function("lookup_phone").lambda_handler, load_event("lookup_phone"))
+    if found is None:
+        print(f"  FAILED   {type(error).__name__}: {error}")
+        return None
+    print(
+        f"  {found['phoneNumber']}  valid {str(found['valid']).lower()}  {found['countryCode']}"
+        f"  line type {found['lineType']}"
+    )
+    return results == [False, True] and found["lineType"] == "mobile"
 
 
 def main() -> int:
@@ -148,6 +189,10 @@ def main() -> int:
         print(f"  placed   {call['sid']}  to {call['to']}  status {call['status']}")
         print(f"  TwiML    {emulator.calls[call['sid']]['twiml']}")
 
+        verified = verify_and_lookup(emulator)
+        if verified is None:
+            return 1
+
         emulator.drain_callbacks()
         print("\nSMS_STATUS_CHANGED events (Twilio's status callbacks, via POST /status)")
         statuses = drain(events_queue)
@@ -186,7 +231,7 @@ def main() -> int:
         print(f"\nThe emulator stored {stored} message(s) and {len(emulator.calls)} call(s).")
         print("Stopping moto, the emulator and the local API.")
         ok = len(listed) == 4 and len(statuses) == 4 and len(received) == 1 and len(resumed) == 1
-        ok = ok and len(read_later) == 2 and canceled["status"] == "canceled"
+        ok = ok and len(read_later) == 2 and canceled["status"] == "canceled" and verified
         return 0 if ok and "Your reference number is 12345" in answer["body"] else 1
 
 

@@ -32,6 +32,9 @@ SAMPLE_EVENTS = {
     "cancel_sms": "CancelSmsFunction",
     "list_sms": "ListSmsFunction",
     "make_call": "MakeCallFunction",
+    "verify_start": "VerifyStartFunction",
+    "verify_check": "VerifyCheckFunction",
+    "lookup_phone": "LookupPhoneFunction",
     "inbound_sms": INBOUND,
     "status_callback": INBOUND,
 }

@@ -3,8 +3,9 @@ resources template.yaml creates (the credentials secret, the idempotency table, 
 dead-letter queue), plus a rule that copies the connector's events to a queue to read them back.
 Shared by ``make demo``, ``make invoke`` and the tests.
 
-The emulator starts with one delivered message, the one ``events/get_sms.json`` names, so that
-every sample event works right after set-up.
+The emulator starts with one delivered message, the one ``events/get_sms.json`` names, and a
+pending verification whose code ``events/verify_check.json`` gives, so that every sample event
+works right after set-up.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ SAMPLE_RECIPIENT = "+14155550100"
 #: A reminder the emulator starts with, scheduled for tomorrow (``events/cancel_sms.json``).
 SCHEDULED_MESSAGE_SID = "SMfedcba9876543210fedcba9876543210"
 SAMPLE_MESSAGING_SERVICE_SID = "MG" + "0123456789abcdef" * 2
+#: The code of the verification pending for SAMPLE_RECIPIENT (``events/verify_check.json``).
+SAMPLE_VERIFICATION_CODE = "123456"
 
 
 def free_port() -> int:
@@ -94,8 +97,9 @@ def _start_moto(stack: ExitStack) -> str:
 
 
 def seed_sample_history(emulator: TwilioEmulator) -> None:
-    """The message ``events/get_sms.json`` names, sent and delivered yesterday, and the reminder
-    ``events/cancel_sms.json`` cancels, scheduled for tomorrow."""
+    """The message ``events/get_sms.json`` names, sent and delivered yesterday, the reminder
+    ``events/cancel_sms.json`` cancels, scheduled for tomorrow, and a verification pending for
+    the same number whose code ``events/verify_check.json`` gives."""
     yesterday = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     emulator.store(
         TEST_ACCOUNT_SID,
@@ -116,6 +120,7 @@ def seed_sample_history(emulator: TwilioEmulator) -> None:
         messaging_service_sid=SAMPLE_MESSAGING_SERVICE_SID,
         send_at=yesterday + timedelta(days=2),
     )
+    emulator.verify_lookup.seed(SAMPLE_RECIPIENT, SAMPLE_VERIFICATION_CODE)
 
 
 @contextmanager

@@ -27,8 +27,10 @@ def function_environment(**overrides: str) -> dict[str, str]:
 
 
 def create_credentials_secret(secrets_client: Any) -> None:
-    """The credentials secret, holding the Twilio emulator's test account."""
+    """The credentials secret, holding the Twilio emulator's test account (and its Verify
+    Service)."""
     from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+    from local.twilio_emulator.verify_lookup import DEFAULT_VERIFY_SERVICE_SID
 
     secrets_client.create_secret(
         Name=SECRET_ID,
@@ -37,6 +39,7 @@ def create_credentials_secret(secrets_client: Any) -> None:
                 "TWILIO_ACCOUNT": TEST_ACCOUNT_SID,
                 "TWILIO_TOKEN": TEST_AUTH_TOKEN,
                 "TWILIO_FROM": MAGIC_FROM,
+                "TWILIO_VERIFY_SERVICE_SID": DEFAULT_VERIFY_SERVICE_SID,
             }
         ),
     )

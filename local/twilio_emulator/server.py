@@ -12,6 +12,9 @@ with status ``scheduled`` and released (``queued``, then the status callbacks) w
 clock reaches their ``SendAt``. The clock is real time plus an offset that ``advance()`` (or
 ``POST /__emulator/clock {"advance_seconds": n}``) moves forward, so a test can reach tomorrow.
 
+Verify v2 and Lookup v2 (``/v2/...``, Twilio's verify and lookups hosts) are modelled in
+:mod:`local.twilio_emulator.verify_lookup` (``emulator.verify_lookup``).
+
 Use it in-process (``with TwilioEmulator() as emulator: ...``) or as a process
 (``python -m local.twilio_emulator --port 8080``); a process is driven through ``/__emulator``.
 """
@@ -171,6 +174,9 @@ class TwilioEmulator:
         self._server.daemon_threads = True
         self._server.emulator = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
+        from local.twilio_emulator.verify_lookup import VerifyLookup
+
+        self.verify_lookup = VerifyLookup(self)  # Verify v2 and Lookup v2
 
     # --- lifecycle -------------------------------------------------------------------------------
     @property
@@ -217,6 +223,7 @@ class TwilioEmulator:
             self.clock_offset = timedelta(0)
             self.max_in_flight = 0
             self.connections = 0
+        self.verify_lookup.reset()
 
     # --- the clock and the scheduler ------------------------------------------------------------
     def now(self) -> datetime:
@@ -827,6 +834,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str, path: str, query: str, raw: bytes) -> tuple[int, dict]:
         emulator = self.emulator
+        if path.startswith("/v2/"):  # Verify v2 and Lookup v2 (verify_lookup.py)
+            authorization = self.headers.get("Authorization")
+            return emulator.verify_lookup.route(method, path, query, raw, authorization)
         match = next(
             (m for m in (p.match(path) for p in (_MESSAGES, _MESSAGE, _CALLS, _CALL)) if m), None
         )

@@ -200,3 +200,49 @@ raw_bodies = st.one_of(
     st.text(max_size=500),
     st.builds(lambda d: urlencode(d), st.dictionaries(st.text(max_size=10), st.text(max_size=30))),
 )
+
+
+# --- VERIFY_START, VERIFY_CHECK, LOOKUP_PHONE -----------------------------------------------------
+codes = st.one_of(
+    st.from_regex(r"\A[0-9]{4,10}\Z"), st.text(alphabet="0123456789 a", max_size=12), hostile
+)
+verify_start_events = st.one_of(
+    st.fixed_dictionaries({"to": st.sampled_from(NUMBERS[:2])}),
+    with_extras(
+        st.fixed_dictionaries(
+            {"to": st.one_of(written_numbers, st.just("ada@example.com"), hostile)},
+            optional={
+                "channel": st.one_of(
+                    st.sampled_from(["sms", "call", "whatsapp", "email"]), hostile
+                ),
+                "locale": st.one_of(st.sampled_from(["en", "pt-BR"]), hostile),
+                "customFriendlyName": hostile,
+                "defaultPhoneRegion": st.one_of(st.sampled_from(["US", "gb", "ZZ"]), hostile),
+            },
+        )
+    ),
+    hostile,
+)
+verify_check_events = st.one_of(
+    st.fixed_dictionaries({"to": st.sampled_from(NUMBERS[:2]), "code": codes}),
+    with_extras(
+        st.fixed_dictionaries(
+            {"to": st.one_of(written_numbers, st.just("ada@example.com"), hostile)},
+            optional={"code": codes, "defaultPhoneRegion": hostile},
+        )
+    ),
+    hostile,
+)
+lookup_phone_events = st.one_of(
+    st.fixed_dictionaries({"phone": st.one_of(st.sampled_from(NUMBERS[:3]), written_numbers)}),
+    with_extras(
+        st.fixed_dictionaries(
+            {"phone": st.one_of(written_numbers, hostile)},
+            optional={
+                "lineType": st.one_of(st.booleans(), st.sampled_from(["true", "no"]), hostile),
+                "defaultPhoneRegion": st.one_of(st.sampled_from(["US", "gb", "ZZ"]), hostile),
+            },
+        )
+    ),
+    hostile,
+)

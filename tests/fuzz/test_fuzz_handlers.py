@@ -55,6 +55,27 @@ def test_actions(aws, emulator, lambda_context, action, strategy):
     run()
 
 
+@pytest.mark.parametrize(
+    ("action", "strategy"),
+    [
+        ("verify_start", fuzz.verify_start_events),
+        ("verify_check", fuzz.verify_check_events),
+        ("lookup_phone", fuzz.lookup_phone_events),
+    ],
+)
+def test_verify_and_lookup(aws, emulator, lambda_context, monkeypatch, action, strategy):
+    from local.twilio_emulator.verify_lookup import DEFAULT_VERIFY_SERVICE_SID
+
+    monkeypatch.setenv("VERIFY_SERVICE_SID", DEFAULT_VERIFY_SERVICE_SID)
+    handler = load_function(action).lambda_handler
+
+    @given(event=strategy)
+    def run(event):
+        check(action, outcome_of(handler, event, lambda_context))
+
+    run()
+
+
 webhook_events = st.one_of(
     fuzz.webhook_forms.map(lambda p: ("signed /sms", signed_event("/sms", p))),
     fuzz.status_forms.map(lambda p: ("signed /status", signed_event("/status", p))),

@@ -27,4 +27,8 @@ def test_demo_sends_two_messages_and_shows_a_catalogued_error():
     assert "SendTaskSuccess(taskToken=demo-task-token-..., status=delivered)" in run.stdout
     assert '"matchGroups": {"orderNumber": "12345"}' in run.stdout
     assert len(re.findall(r"SM[0-9a-f]{32}  delivered", run.stdout)) == 2
+    assert re.search(r"pending  VE[0-9a-f]{32}  to \+14155550100 by sms", run.stdout)
+    assert "status pending  valid false" in run.stdout  # a wrong code: an answer, not an error
+    assert "status approved  valid true" in run.stdout
+    assert "+14155550100  valid true  US  line type mobile" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr

@@ -115,6 +115,27 @@ def test_inbound_counts_matched_unmatched_and_rejected(inbound, lambda_context, 
     assert total(found, "WebhookSignatureInvalid") == 1
 
 
+def verify_and_lookup(emulator, lambda_context, monkeypatch) -> None:
+    """VERIFY_START, a wrong code, the right one, and a LOOKUP_PHONE."""
+    from local.twilio_emulator.verify_lookup import DEFAULT_VERIFY_SERVICE_SID
+
+    monkeypatch.setenv("VERIFY_SERVICE_SID", DEFAULT_VERIFY_SERVICE_SID)
+    reset_layer_caches()
+    load_function("verify_start").lambda_handler({"to": "+14155550100"}, lambda_context)
+    code = emulator.verify_lookup.code_for("+14155550100")
+    check = load_function("verify_check").lambda_handler
+    for given in ("000000" if code != "000000" else "111111", code):
+        check({"to": "+14155550100", "code": given}, lambda_context)
+    load_function("lookup_phone").lambda_handler({"phone": "+14155550100"}, lambda_context)
+
+
+def test_verify_and_lookup_count_what_they_do(aws, emulator, lambda_context, capsys, monkeypatch):
+    verify_and_lookup(emulator, lambda_context, monkeypatch)
+    found = emitted(capsys.readouterr().out)
+    assert total(found, "VerificationsStarted") == 1 and total(found, "VerificationsApproved") == 1
+    assert total(found, "VerificationCodesRejected") == 1 and total(found, "PhoneLookups") == 1
+
+
 def every_metric_emitted(aws, inbound, emulator, send, lambda_context, capsys, monkeypatch):
     """Drive every path that emits a metric; what was emitted."""
     send(lambda_context, ["+14155550100", INVALID_TO])
@@ -126,6 +147,7 @@ def every_metric_emitted(aws, inbound, emulator, send, lambda_context, capsys, m
     set_triggers(monkeypatch, {"name": "redos", "pattern": "(a|aa)+$"}, ORDER_TRIGGER)
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")  # publish fails: dead-lettered
     handler(message("Order Number 1 " + "a" * 40 + "!", sid="SM" + "2" * 32), lambda_context)
+    verify_and_lookup(emulator, lambda_context, monkeypatch)
     put_secret(aws, TWILIO_TOKEN="0" * 32)
     reset_layer_caches()  # the secret is read again
     send(lambda_context, ["+14155550100"], idempotencyKey="auth")

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from local.twilio_emulator import TEST_ACCOUNT_SID
+from local.twilio_emulator.verify_lookup import DEFAULT_VERIFY_SERVICE_SID
 from tests.conftest import SECRET, load_event, load_function, reset_layer_caches
 
 API_KEY, API_SECRET = "SK" + "c" * 32, "api-secret-value-never-logged"
@@ -19,7 +20,12 @@ def secrets_in_play(inbound, aws, emulator, monkeypatch):
     aws.put_secret_value(
         SecretId="twilio-connector/credentials",
         SecretString=json.dumps(
-            {**SECRET, "TWILIO_API_KEY": API_KEY, "TWILIO_API_SECRET": API_SECRET}
+            {
+                **SECRET,
+                "TWILIO_API_KEY": API_KEY,
+                "TWILIO_API_SECRET": API_SECRET,
+                "TWILIO_VERIFY_SERVICE_SID": DEFAULT_VERIFY_SERVICE_SID,
+            }
         ),
     )
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
@@ -46,6 +52,11 @@ def drive_every_handler(lambda_context) -> list[str]:
     call("list_sms", {"to": A, "pageSize": 5})
     call("make_call", {"callTo": A, "say": BODY})
     call("make_call", {"callTo": "+15005550003", "say": BODY})
+    call("verify_start", {"to": A})
+    call("verify_check", {"to": A, "code": "000000"})
+    call("verify_check", {"to": B, "code": "000000"})  # NOT_FOUND
+    call("lookup_phone", {"phone": A, "lineType": True})
+    call("lookup_phone", {"phone": "+1 555 123 4567"})  # valid: false
     inbound_event = load_event("inbound_sms")
     call("inbound_sms", inbound_event)
     forged = {**inbound_event, "headers": {**inbound_event["headers"], "X-Twilio-Signature": "x"}}

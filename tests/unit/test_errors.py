@@ -67,6 +67,7 @@ ADDED_CODES = {
     "SEND_OUTCOME_AMBIGUOUS",
     "CANCELED",
     "TRIGGER_CONFIGURATION_ERROR",
+    "VERIFICATION_MAX_ATTEMPTS_ERROR",
 }
 
 
@@ -99,6 +100,10 @@ def test_the_contract_list_above_matches_the_contract_file():
         (400, 21617, "INVALID_REQUEST_ERROR"),
         (429, 20429, "TOO_MANY_REQUESTS"),
         (404, 20404, "NOT_FOUND"),
+        (429, 60202, "VERIFICATION_MAX_ATTEMPTS_ERROR"),  # five wrong codes: not retried
+        (429, 60203, "VERIFICATION_MAX_ATTEMPTS_ERROR"),  # five codes sent
+        (403, 60205, "INVALID_TO_PHONE_NUMBER_ERROR"),  # Verify: SMS to a landline
+        (400, 60200, "INVALID_REQUEST_ERROR"),
         (400, 99999, "BAD_REQUEST"),
         (401, None, "UNAUTHORIZED"),
         (403, None, "FORBIDDEN"),

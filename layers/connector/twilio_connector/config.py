@@ -20,6 +20,7 @@ from twilio_connector.redaction import register_secret
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
 MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+VERIFY_SERVICE_SID = re.compile(r"^VA[0-9a-fA-F]{32}$")
 
 DEFAULT_API_URL = "https://api.twilio.com"
 
@@ -59,6 +60,8 @@ class Settings(NamedTuple):
     default_phone_region: str | None = None
     template_locale: str = "en_US"
     template_time_zone: str = "UTC"
+    #: VERIFY_START / VERIFY_CHECK: the Verify Service (``VA...``); else the secret's
+    verify_service_sid: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -99,6 +102,7 @@ class Settings(NamedTuple):
             default_phone_region=env.get("DEFAULT_PHONE_REGION", "").strip() or None,
             template_locale=(env.get("TEMPLATE_LOCALE") or "en_US").replace("-", "_"),
             template_time_zone=env.get("TEMPLATE_TIME_ZONE") or "UTC",
+            verify_service_sid=env.get("VERIFY_SERVICE_SID", "").strip() or None,
             send_lease_seconds=float(env["SEND_LEASE_SECONDS"])
             if env.get("SEND_LEASE_SECONDS")
             else None,
@@ -126,6 +130,7 @@ class Credentials(NamedTuple):
     default_from: str | None = None
     messaging_service_sid: str | None = None
     voice_url: str | None = None
+    verify_service_sid: str | None = None
     #: The auth token before a rotation, accepted on webhooks until ``previous_token_expires``
     #: (epoch seconds): Twilio signs with whichever token is primary on its side.
     previous_auth_token: str | None = None
@@ -178,6 +183,7 @@ class Credentials(NamedTuple):
             default_from=_optional_str(value, "TWILIO_FROM"),
             messaging_service_sid=_optional_str(value, "TWILIO_MESSAGING_SERVICE_SID"),
             voice_url=_optional_str(value, "TWILIO_VOICE_URL"),
+            verify_service_sid=_optional_str(value, "TWILIO_VERIFY_SERVICE_SID"),
             previous_auth_token=previous,
             previous_token_expires=expires,
         )

@@ -121,6 +121,14 @@ class CANCELED(ConnectorError):
     status): the wait ends at once (added code)."""
 
 
+# --- Verify errors (added code) ------------------------------------------------------------------
+class VERIFICATION_MAX_ATTEMPTS_ERROR(ConnectorError):
+    """Twilio Verify's limits for one number: 60202, five wrong codes were checked (the
+    verification is closed until it expires, 10 minutes after it started), or 60203, five codes
+    were sent without a successful check. ``twilioCode`` tells which. Retrying does not help: a
+    workflow catches it (added code)."""
+
+
 # --- HTTP-status errors -------------------------------------------------------------------------
 class BAD_REQUEST(ConnectorError):
     """400."""
@@ -227,6 +235,14 @@ TWILIO_CODES: dict[int, type[ConnectorError]] = {
     35114: INVALID_REQUEST_ERROR,  # SendAt outside the scheduling window
     35115: INVALID_REQUEST_ERROR,  # the same, as Twilio's newer pages number it
     35118: MISSING_INPUT,  # scheduling needs a MessagingServiceSid
+    # Verify v2 (https://www.twilio.com/docs/verify/return-and-error-codes)
+    60200: INVALID_REQUEST_ERROR,  # invalid parameter (To, Channel, Locale, ...)
+    60202: VERIFICATION_MAX_ATTEMPTS_ERROR,  # max check attempts reached (5 wrong codes)
+    60203: VERIFICATION_MAX_ATTEMPTS_ERROR,  # max send attempts reached (5 codes sent)
+    60204: INVALID_REQUEST_ERROR,  # the Verify Service does not support this feature (channel)
+    60205: INVALID_TO_PHONE_NUMBER_ERROR,  # SMS is not supported by a landline number
+    60212: TOO_MANY_REQUESTS,  # too many concurrent verifications for the number
+    60605: INVALID_REGION_TO_PHONE_NUMBER_ERROR,  # blocked by Verify Geo-Permissions
     # delivery failures, reported by status callbacks (ErrorCode)
     30003: INVALID_TO_PHONE_NUMBER_ERROR,  # unreachable destination handset
     30005: INVALID_TO_PHONE_NUMBER_ERROR,  # unknown destination handset

@@ -1,4 +1,5 @@
-"""The Twilio client: built on first use, with explicit timeouts, honouring ``TWILIO_API_URL``."""
+"""The Twilio client: built on first use, with explicit timeouts, honouring ``TWILIO_API_URL``
+(which replaces every Twilio host the connector calls: api, verify and lookups)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from twilio_connector.errors import (
     to_connector_error,
 )
 from twilio_connector.observability import count, logger
+from twilio_connector.redaction import mask_phone
 
 if TYPE_CHECKING:
     from twilio.http.response import Response
@@ -91,8 +93,8 @@ class ConnectorHttpClient(HttpClient):
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        if self.api_url and url.startswith(DEFAULT_API_URL):
-            url = self.api_url + url[len(DEFAULT_API_URL) :]
+        if self.api_url:
+            url = offline_url(url, self.api_url)
         response = self._send(method, url, params, data, headers, auth, allow_redirects)
         if response.status_code == 401 and self.credentials is not None:
             # a rotated token: the cached secret is stale. Twilio did nothing with a 401, so
@@ -159,6 +161,18 @@ class ConnectorHttpClient(HttpClient):
         logger.debug("Twilio response", extra={"status": status_code})
 
 
+#: The Twilio hosts the connector calls (twilio's clients build their URLs on them): Messages and
+#: Calls (api), Verify v2 (verify), Lookup v2 (lookups). Their paths do not overlap
+#: (``/2010-04-01/...``, ``/v2/Services/...``, ``/v2/PhoneNumbers/...``): one base URL serves all.
+_TWILIO_HOST = re.compile(r"^https://(?:api|verify|lookups)\.twilio\.com(?=[/?]|$)")
+
+
+def offline_url(url: str, api_url: str) -> str:
+    """``url`` on ``TWILIO_API_URL`` (an emulator) when it is on one of Twilio's hosts."""
+    found = _TWILIO_HOST.match(url)
+    return api_url + url[found.end() :] if found else url
+
+
 #: What requests sent with every request (urllib3 adds Host and Content-Length).
 _DEFAULT_HEADERS = {"Accept-Encoding": "gzip, deflate", "Connection": "keep-alive"}
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
@@ -179,7 +193,7 @@ def _pool(url: str, size: int) -> Any:
     from requests.utils import get_auth_from_url, get_environ_proxies, select_proxy
 
     options: dict[str, Any] = {
-        "num_pools": 2,
+        "num_pools": 4,  # api, verify and lookups.twilio.com
         "maxsize": size,  # one keep-alive connection per concurrent sender
         "cert_reqs": "CERT_REQUIRED",
         "ca_certs": os.environ.get("REQUESTS_CA_BUNDLE")
@@ -214,8 +228,14 @@ def _as_requests_error(exc: BaseException) -> Exception:
 
 
 def _path(kwargs: dict[str, Any]) -> str:
+    """The request's path, without its query string, and the number a Lookup names masked
+    (``v2/PhoneNumbers/+1********00``: national digits would pass the log's redaction)."""
     url: str = kwargs["url"]
-    return url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+    path = url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+    return _LOOKUP_NUMBER.sub(lambda found: found.group(1) + mask_phone(found.group(2)), path)
+
+
+_LOOKUP_NUMBER = re.compile(r"(PhoneNumbers/)([^/]+)")
 
 
 @lru_cache(maxsize=4)
