@@ -185,13 +185,30 @@ def test_a_webhook_that_fails_before_publishing_has_kept_the_message(
 def test_a_status_callback_that_fails_has_published_its_event_first(
     inbound, handler, lambda_context
 ):
+    from botocore.exceptions import ClientError
+
     from tests.integration.test_inbound import signed
 
-    fail_calls(  # the delivery wait's record (the token and the final status meet there)
-        client("dynamodb"), "UpdateItem", when=lambda p: p["Key"]["id"]["S"].startswith("task#")
-    )
+    failed = []
+
+    def first_call_of_the_waiters_record_fails(params, **kwargs):
+        if not failed and params.get("Key", {}).get("id", {}).get("S", "").startswith("task#"):
+            failed.append(params)
+            raise ClientError(
+                {
+                    "Error": {"Code": "InternalServerError"},
+                    "ResponseMetadata": {"HTTPStatusCode": 500},
+                },
+                "DynamoDB",
+            )
+
+    for operation in ("GetItem", "UpdateItem", "PutItem", "DeleteItem"):
+        client("dynamodb").meta.events.register(
+            f"before-parameter-build.dynamodb.{operation}", first_call_of_the_waiters_record_fails
+        )
     params = {"MessageSid": "SM" + "3" * 32, "MessageStatus": "delivered", "AccountSid": "AC1"}
     assert handler(signed("/status", params), lambda_context)["statusCode"] == 500
+    assert len(failed) == 1
     [event] = inbound.events()
     assert event["detail"]["status"] == "delivered"
     assert handler(signed("/status", params), lambda_context)["statusCode"] == 204  # retry

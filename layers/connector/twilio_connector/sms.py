@@ -399,7 +399,7 @@ class Sender:
         tenth of a bulk send's CPU (make bench). The answer is taken as it came."""
         messages = self.client.messages
         payload, _, _ = call_twilio(
-            lambda: messages._create(to=to, **self.params), changes_state=True
+            lambda: messages._create(to=to, **self.params), changes_state=True, reconciled=True
         )
         return payload
 

@@ -287,15 +287,18 @@ def counted(error: ConnectorError) -> ConnectorError:
 RETRYABLE = (TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE)
 
 
-def call_twilio[T](call: Callable[[], T], *, changes_state: bool, attempts: int = 0) -> T:
+def call_twilio[T](
+    call: Callable[[], T], *, changes_state: bool, attempts: int = 0, reconciled: bool = False
+) -> T:
     """One Twilio call, retried with exponential backoff and full jitter while time is left,
     ``attempts`` times at most (default ``TWILIO_MAX_ATTEMPTS``).
 
-    Retried: 429 / 20429 (Twilio did nothing), 503 to a request that changes nothing, and a
-    connection that could not be opened. Never retried: any other 4xx. A request that changes
-    state whose answer was lost (read timeout, dropped connection) or was a 5xx (Twilio may have
-    done it before failing) is not retried here but raises ``OutcomeUnknown``, for the caller to
-    find out from Twilio whether it took effect.
+    Retried: 429 / 20429 and 503 (Twilio did nothing), and a connection that could not be
+    opened. Never retried: any other 4xx. A request that changes state whose answer was lost
+    (read timeout, dropped connection) is not retried here but raises ``OutcomeUnknown``, for
+    the caller to find out from Twilio whether it took effect; with ``reconciled`` (SEND_SMS,
+    which does find out), so does any 5xx answer to it, 503 included: Twilio may have stored
+    the message and failed while answering.
     """
     import requests
 
@@ -313,7 +316,7 @@ def call_twilio[T](call: Callable[[], T], *, changes_state: bool, attempts: int 
             lost = isinstance(error, TWILIO_CONNECTION_ERROR) and not not_sent
             # a 5xx answer says nothing of what was done: Twilio may have stored the message
             # and failed while answering, as much as after a dropped connection
-            failed = (error.details.get("status") or 0) >= 500
+            failed = reconciled and (error.details.get("status") or 0) >= 500
             if changes_state and (lost or failed):
                 raise OutcomeUnknown(counted(error)) from exc
             if not (isinstance(error, RETRYABLE) or not_sent or lost):
