@@ -285,16 +285,4 @@ def _claim_reply(
 
 def _release_reply(message_sid: str, token: str) -> None:
     """Forget that ``message_sid`` went to ``token`` (a waiter that had stopped waiting)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        aws_client("dynamodb").delete_item(
-            TableName=get_settings().idempotency_table,
-            Key={"id": {"S": _key("reply-of", message_sid)}},
-            ConditionExpression="#t = :token",
-            ExpressionAttributeNames={"#t": "token"},
-            ExpressionAttributeValues={":token": {"S": token}},
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+    _drop("reply-of", message_sid, token)
