@@ -223,12 +223,16 @@ class SendLedger:
             )
             for index, to in enumerate(recipients)
         }
+        # what the batch's records share, formatted once
+        at, until = f"{now:.3f}", f"{lease_until:.3f}"
+        expiration = {"N": str(int(now) + self.settings.idempotency_ttl_seconds)}
+        hour = int(now // HOUR)
+        attempts_expiration = {"N": str((hour + 1) * HOUR + self.settings.idempotency_ttl_seconds)}
         while pending:
             order = list(pending.values())
             actions: list[dict[str, Any]] = []
             for claim in order:
-                item = self._claim_item(claim.key, claim.token, now, lease_until)
-                attempt = self._attempt_update(claim.recipient, claim.key, now, lease_until)
+                item = _record_item(claim.key, claim.token, at, until, expiration)
                 actions.append(
                     {
                         "Put": {
@@ -239,17 +243,17 @@ class SendLedger:
                         }
                     }
                 )
-                # a fresh recipient has no attempts record this hour: created whole, as the
-                # update's ADD would create it (and a put costs DynamoDB less than an update);
-                # one that has (another request, same text): claim() adds to it
+                # a fresh recipient has no attempts record this hour: created whole, as
+                # _attempt_update's ADD would create it (and a put costs DynamoDB less than an
+                # update); one that has (another request, same text): claim() adds to it
                 actions.append(
                     {
                         "Put": {
                             "TableName": self.table,
                             "Item": {
-                                **attempt["Key"],
-                                "entries": attempt["Values"][":entry"],
-                                "expiration": attempt["Values"][":expiration"],
+                                "id": {"S": self._attempts_key(claim.recipient, hour)},
+                                "entries": {"SS": [f"{until}|{claim.key}"]},
+                                "expiration": attempts_expiration,
                             },
                             "ConditionExpression": "attribute_not_exists(id)",
                         }
@@ -286,14 +290,8 @@ class SendLedger:
         return {}
 
     def _claim_item(self, key: str, token: str, now: float, lease_until: float) -> dict[str, Any]:
-        return {
-            "id": {"S": key},
-            "status": {"S": "started"},
-            "claim": {"S": token},
-            "attempt_at": {"N": f"{now:.3f}"},
-            "lease_until": {"N": f"{lease_until:.3f}"},
-            "expiration": {"N": str(int(now) + self.settings.idempotency_ttl_seconds)},
-        }
+        expiration = {"N": str(int(now) + self.settings.idempotency_ttl_seconds)}
+        return _record_item(key, token, f"{now:.3f}", f"{lease_until:.3f}", expiration)
 
     def _attempt_update(
         self, recipient: str, key: str, now: float, lease_until: float
@@ -450,6 +448,20 @@ class SendLedger:
         if status != "unknown":
             return 0.0
         return (claim.attempt_at or time.time()) + self.unknown_hold
+
+
+def _record_item(
+    key: str, token: str, at: str, until: str, expiration: dict[str, str]
+) -> dict[str, Any]:
+    """A claimed record: its attempt's time and lease end as DynamoDB numbers (text)."""
+    return {
+        "id": {"S": key},
+        "status": {"S": "started"},
+        "claim": {"S": token},
+        "attempt_at": {"N": at},
+        "lease_until": {"N": until},
+        "expiration": expiration,
+    }
 
 
 def _cancelled(reasons: list[dict[str, Any]], index: int) -> bool:
