@@ -10,6 +10,7 @@ from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from queue import SimpleQueue
 from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -415,32 +416,38 @@ class Sender:
         """Every recipient's outcome through the ledger, ``workers`` at once. Claims are taken a
         batch at a time by ``CLAIMS_AHEAD`` threads, ahead of the sends but never more than
         about two batches ahead of the outcomes (a claim's lease runs from its claim); this
-        thread hands the claimed recipients to the senders, and one writer thread writes the
-        outcomes in batches as they come. A sender wakes this thread only when there is room
-        for the next batch, not at every outcome: a wake-up per recipient cost a twentieth of
-        a bulk send's CPU (make bench)."""
+        thread hands the claimed recipients to ``workers`` sender threads through a queue, and
+        one writer thread writes the outcomes in batches as they come. A sender wakes this
+        thread only when there is room for the next batch, not at every outcome, and takes its
+        next recipient without a future: per recipient, an executor's future and wake-ups cost
+        a tenth of a bulk send's CPU (make bench)."""
         assert self.ledger is not None
         outcomes: list[dict[str, Any] | ConnectorError | None] = [None] * len(recipients)
         self.outcomes = []
         ahead = max(2 * workers, CLAIM_BATCH)
         sending = threading.Condition()
-        running = 0  # sends handed out, not yet settled
+        running = 0  # recipients handed to the senders, not yet settled
         room = 0  # this thread waits until ``running`` is down to this
-        sends: list[Future[None]] = []
+        jobs: SimpleQueue[tuple[int, str, Claim | None] | None] = SimpleQueue()
+        crashes: list[BaseException] = []
         writes: list[Future[None]] = []
 
-        def attempt(index: int, to: str, claim: Claim | None) -> None:
+        def sender() -> None:
             nonlocal running
-            try:
-                outcomes[index] = self.attempt(to, claim)
-                if ready := self._whole_batches(RECORD_BATCH):
-                    work = contextvars.copy_context().run
-                    writes.append(writer.submit(work, self._write, ready))
-            finally:
-                with sending:
-                    running -= 1
-                    if running <= room:
-                        sending.notify()
+            while (job := jobs.get()) is not None:
+                index, to, claim = job
+                try:
+                    outcomes[index] = self.attempt(to, claim)
+                    if ready := self._whole_batches(RECORD_BATCH):
+                        work = contextvars.copy_context().run
+                        writes.append(writer.submit(work, self._write, ready))
+                except BaseException as crash:  # a bug: the invocation's, once all are settled
+                    crashes.append(crash)
+                finally:
+                    with sending:
+                        running -= 1
+                        if running <= room:
+                            sending.notify()
 
         def wait_for(most: int) -> None:
             nonlocal room
@@ -449,41 +456,59 @@ class Sender:
                 while running > most:
                     sending.wait()
 
+        senders = [
+            # each in a copy of this context: the invocation's deadline bounds its sends
+            threading.Thread(target=contextvars.copy_context().run, args=(sender,), name="send")
+            for _ in range(workers)
+        ]
         with (
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send") as pool,
             ThreadPoolExecutor(max_workers=CLAIMS_AHEAD, thread_name_prefix="claim") as claimer,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as writer,
         ):
-            # the next batches' claims are taken while this one is sent (two claim threads:
-            # a transaction takes about as long as its batch's sends)
-            batches = [
-                (start, recipients[start : start + CLAIM_BATCH])
-                for start in range(0, len(recipients), CLAIM_BATCH)
-            ]
-            claiming = deque(
-                (start, batch, claimer.submit(contextvars.copy_context().run, self._claim, batch))
-                for start, batch in batches[:CLAIMS_AHEAD]
-            )
-            for start, batch in batches[CLAIMS_AHEAD:] + [(-1, [])] * CLAIMS_AHEAD:
-                first, claimed, claims_future = claiming.popleft()
-                wait_for(max(ahead - len(claimed), 0))
-                claims = claims_future.result()
-                if batch:
-                    work = contextvars.copy_context().run
-                    claiming.append((start, batch, claimer.submit(work, self._claim, batch)))
-                for index, to in enumerate(claimed, first):
+            for thread in senders:
+                thread.start()
+            try:
+                # the next batches' claims are taken while this one is sent (two claim
+                # threads: a transaction takes about as long as its batch's sends)
+                batches = [
+                    (start, recipients[start : start + CLAIM_BATCH])
+                    for start in range(0, len(recipients), CLAIM_BATCH)
+                ]
+                claiming = deque(
+                    (
+                        start,
+                        batch,
+                        claimer.submit(contextvars.copy_context().run, self._claim, batch),
+                    )
+                    for start, batch in batches[:CLAIMS_AHEAD]
+                )
+                for start, batch in batches[CLAIMS_AHEAD:] + [(-1, [])] * CLAIMS_AHEAD:
+                    first, claimed, claims_future = claiming.popleft()
+                    wait_for(max(ahead - len(claimed), 0))
+                    claims = claims_future.result()
+                    if batch:
+                        work = contextvars.copy_context().run
+                        claiming.append((start, batch, claimer.submit(work, self._claim, batch)))
                     if isinstance(claims, ConnectorError):
-                        outcomes[index] = claims
-                        continue
-                    with sending:
-                        running += 1
-                    work = contextvars.copy_context().run
-                    sends.append(pool.submit(work, attempt, index, to, claims.get(to)))
-                if not claiming:
-                    break
-            wait_for(0)
-        for future in (*sends, *writes):
-            future.result()  # (a crash in a sender or the writer is the invocation's)
+                        for index in range(first, first + len(claimed)):
+                            outcomes[index] = claims
+                    else:
+                        with sending:
+                            running += len(claimed)
+                        for index, to in enumerate(claimed, first):
+                            jobs.put((index, to, claims.get(to)))
+                    if not claiming:
+                        break
+                wait_for(0)
+            finally:
+                for _ in senders:
+                    jobs.put(None)
+                for thread in senders:
+                    thread.join()
+        if crashes:
+            raise crashes[0]
+        for write in writes:
+            write.result()  # (a crash in the writer is the invocation's)
         self._write(self._whole_batches(1))
         self.outcomes = None
         return [outcome for outcome in outcomes if outcome is not None]
