@@ -81,6 +81,9 @@ class ConnectorHttpClient(HttpClient):
         self.api_url = api_url
         self.credentials = credentials
         self.pool = _pool(api_url or DEFAULT_API_URL, pool_size)
+        import urllib3
+
+        self._full_timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
 
     def request(
         self,
@@ -137,13 +140,17 @@ class ConnectorHttpClient(HttpClient):
             else:
                 body = urlencode(data, doseq=True)
         connect, read = self.timeout  # type: ignore[misc]
+        if left >= max(connect, read):
+            timeout = self._full_timeout  # the usual case: one object, not one per request
+        else:
+            timeout = urllib3.Timeout(connect=min(connect, left), read=min(read, left))
         try:
             answer = self.pool.request(
                 method,
                 url,
                 body=body,
                 headers=headers,
-                timeout=urllib3.Timeout(connect=min(connect, left), read=min(read, left)),
+                timeout=timeout,
                 retries=False,
                 redirect=allow_redirects,
             )
@@ -155,10 +162,14 @@ class ConnectorHttpClient(HttpClient):
         return Response(answer.status, text, answer.headers)
 
     def log_request(self, kwargs: dict[str, Any]) -> None:
-        logger.debug("Twilio request", extra={"method": kwargs["method"], "path": _path(kwargs)})
+        if logger.isEnabledFor(logging.DEBUG):  # the path is not worked out for nothing
+            logger.debug(
+                "Twilio request", extra={"method": kwargs["method"], "path": _path(kwargs)}
+            )
 
     def log_response(self, status_code: int, response: Any) -> None:
-        logger.debug("Twilio response", extra={"status": status_code})
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("Twilio response", extra={"status": status_code})
 
 
 #: The Twilio hosts the connector calls (twilio's clients build their URLs on them): Messages and
