@@ -17,7 +17,7 @@ Handler = Callable[[Any, Any], dict[str, Any]]
 def connector_action(
     *, fields: inputs.Fields, tolerant_flag: str | None = None
 ) -> Callable[[Handler], Handler]:
-    """Let only catalogued errors leave the handler, and read no field the action does not know.
+    """Let only catalogued errors leave the handler, and say which fields the action ignored.
 
     The event's fields are checked against ``fields`` first (:func:`inputs.check_fields`): a
     near miss of a known name is ``INVALID_INPUT``; other unknown fields are listed in the
@@ -34,11 +34,11 @@ def connector_action(
         def wrapper(event: Any, context: Any) -> dict[str, Any]:
             tolerant = _is_tolerant(event, tolerant_flag)
             try:
-                ignored = inputs.check_fields(event, fields)
+                ignored = _ignored(event, fields)
                 with deadline_from(context):
                     result = handler(event, context)
                 if ignored:
-                    result = _with_ignored(result, ignored)
+                    result = {**result, "ignoredFields": ignored}
             except ConnectorError as error:
                 logger.warning("Action failed", extra={"code": error.code})
                 if tolerant:
@@ -60,13 +60,17 @@ def connector_action(
     return decorate
 
 
-def _with_ignored(result: dict[str, Any], ignored: list[str]) -> dict[str, Any]:
+def _ignored(event: Any, fields: inputs.Fields) -> list[str]:
+    """The unknown fields to list (logged now, whether or not the action then succeeds)."""
+    ignored = inputs.check_fields(event, fields)
+    if not ignored:
+        return []
     listed = ignored[: inputs.MAX_IGNORED_LISTED]
     logger.warning(
         "Input fields ignored: not inputs of this action",
         extra={"ignoredFields": listed, "ignoredCount": len(ignored)},
     )
-    return {**result, "ignoredFields": listed}
+    return listed
 
 
 def _is_tolerant(event: Any, flag: str | None) -> bool:
