@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -226,22 +227,38 @@ def _nearest(key: str, known: frozenset[str]) -> str | None:
     characters, 1 edit of 4 to 6 (``form`` for ``from``). Names of 2-3 characters (``to``,
     ``sid``) only by case and separators: ``id`` or ``day`` are other fields, not typos."""
     normal = _normal(key)
-    if len(normal) > 40:
-        return None
+    letters = set(normal)
     best: tuple[int, str] | None = None
-    for name in sorted(known):
-        target = _normal(name)
-        allowed = 2 if len(target) >= 7 else 1 if len(target) >= 4 else 0
-        if abs(len(target) - len(normal)) > allowed:
+    for name, target, allowed, target_letters in _targets(known):
+        # cheap bounds first (each edit changes the length by at most one, and brings in or
+        # takes away at most one letter), so that 40,000 fields are checked in a fraction
+        # of a second; the distance itself only for names that pass them
+        if (
+            abs(len(target) - len(normal)) > allowed
+            or len(letters - target_letters) > allowed
+            or len(target_letters - letters) > allowed
+        ):
             continue
-        distance = _edits(normal, target)
+        distance = _edits(normal, target, allowed)
         if distance <= allowed and (best is None or distance < best[0]):
             best = (distance, name)
     return best[1] if best else None
 
 
-def _edits(a: str, b: str) -> int:
-    """Levenshtein distance, with a swap of two neighbouring letters as one edit."""
+@functools.lru_cache(maxsize=32)
+def _targets(known: frozenset[str]) -> list[tuple[str, str, int, frozenset[str]]]:
+    """Each known name, normalised, with the edits allowed to reach it, and its letters."""
+    targets = []
+    for name in sorted(known):
+        target = _normal(name)
+        allowed = 2 if len(target) >= 7 else 1 if len(target) >= 4 else 0
+        targets.append((name, target, allowed, frozenset(target)))
+    return targets
+
+
+def _edits(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, with a swap of two neighbouring letters as one edit; any
+    distance over ``limit`` is ``limit + 1`` (the rows stop once every cell is over it)."""
     rows = [list(range(len(b) + 1))]
     for i in range(1, len(a) + 1):
         row = [i] + [0] * len(b)
@@ -249,5 +266,7 @@ def _edits(a: str, b: str) -> int:
             row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1]))
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 row[j] = min(row[j], rows[-2][j - 2] + 1)
+        if min(row) > limit and (i < 2 or min(rows[-1]) > limit):  # a swap reaches back one row
+            return limit + 1
         rows.append(row)
-    return rows[-1][-1]
+    return min(rows[-1][-1], limit + 1)
