@@ -297,6 +297,12 @@ class TwilioEmulator:
                     f"The 'From' number {sender} is not a valid phone number, shortcode, "
                     "or alphanumeric sender ID.",
                 )
+            if to.lower().startswith("whatsapp:") != sender.lower().startswith("whatsapp:"):
+                raise TwilioApiError(
+                    400,
+                    21910,
+                    "Invalid From and To pair. From and To should be of the same channel",
+                )
             bare = sender.removeprefix("whatsapp:")
             if not _ALPHANUMERIC.match(sender) and bare not in self.numbers:
                 raise TwilioApiError(

@@ -178,6 +178,30 @@ def test_a_catalogued_error_reaches_the_caller_by_its_code(stack):
     assert body["field"] == "smsTo" and "country code" in body["message"]
 
 
+def test_the_built_functions_list_unknown_fields_and_refuse_near_misses(stack):
+    """Issue 25: a workflow's whole state passes; a typo of a known field does not."""
+    event = {**load_event("send_sms"), "orderId": "A-1042", "dryRun": True}
+    result = stack.invoke("SendSmsFunction", event)
+    assert result["dryRun"] is True and result["ignoredFields"] == ["orderId"]
+    assert result["wouldSend"]["body"] == "Hello Ada, your order A-1042 ships tomorrow."
+    with pytest.raises(InvocationError) as raised:
+        stack.invoke("ListSmsFunction", {**load_event("list_sms"), "pagesize": 5})
+    assert raised.value.error_type == "INVALID_INPUT"
+    assert json.loads(str(raised.value))["didYouMean"] == "pageSize"
+    listed = stack.invoke("ListSmsFunction", {**load_event("list_sms"), "status": "delivered"})
+    assert listed["ignoredFields"] == ["status"]
+
+
+def test_the_built_inbound_answers_an_unrouted_signed_request_404_or_405(stack):
+    from local.sample_events import signed_event
+
+    assert stack.invoke(INBOUND, signed_event("/nope", {}))["statusCode"] == 404
+    event = signed_event("/sms", {})
+    event["httpMethod"] = event["requestContext"]["httpMethod"] = "GET"
+    answer = stack.invoke(INBOUND, event)
+    assert answer["statusCode"] == 405 and answer["multiValueHeaders"]["Allow"] == ["POST"]
+
+
 def test_the_function_logs_carry_no_full_phone_number(stack):
     stack.log_file.flush()
     logs = Path(stack.log_file.name).read_text()

@@ -108,6 +108,27 @@ def test_magic_numbers_and_validation_answer_twilio_errors(emulator, form, statu
     assert emulator.messages == {}
 
 
+@pytest.mark.parametrize(
+    ("to", "sender"),
+    [("whatsapp:+14155550100", MAGIC_FROM), ("+14155550100", f"whatsapp:{MAGIC_FROM}")],
+)
+def test_a_whatsapp_address_and_an_sms_number_are_no_pair_21910(emulator, to, sender):
+    """Twilio refuses a From and To of different channels, whichever side is whatsapp:."""
+    answer = create(emulator, To=to, From=sender, Body="x")
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "code": 21910,
+        "message": "Invalid From and To pair. From and To should be of the same channel",
+        "more_info": "https://www.twilio.com/docs/errors/21910",
+        "status": 400,
+    }
+    assert emulator.messages == {}
+    same_channel = create(
+        emulator, To="whatsapp:+14155550100", From=f"whatsapp:{MAGIC_FROM}", Body="x"
+    )
+    assert same_channel.status_code == 201
+
+
 def test_wrong_token_is_20003(emulator):
     answer = requests.post(
         url(emulator, LIST), data={"To": "+14155550100"}, auth=(TEST_ACCOUNT_SID, "nope"), timeout=5

@@ -576,3 +576,55 @@ def test_a_status_error_code_in_other_digits_is_not_a_crash(inbound, handler, la
     params = {"MessageSid": "SM" + "4" * 32, "MessageStatus": "failed", "ErrorCode": "²"}
     assert handler(signed("/status", params), lambda_context)["statusCode"] == 204
     assert inbound.events()[0]["detail"]["errorCode"] is None
+
+
+# --- unrouted paths and methods ------------------------------------------------------------------
+def signed_request(method: str, path: str, params: dict | None = None) -> dict:
+    """A request Twilio's token signed, to any method and path of the API."""
+    params = params or {}
+    url = f"https://{HOST}/Prod{path}"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Host": HOST,
+        "X-Forwarded-Proto": "https",
+        "X-Twilio-Signature": RequestValidator(TEST_AUTH_TOKEN).compute_signature(url, params),
+    }
+    return proxy_event(method, path, headers, urlencode(params))
+
+
+def log_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        ("GET", "/sms", 405, "POST"),
+        ("PUT", "/status", 405, "POST"),
+        ("POST", "/nope", 404, None),
+        ("GET", "/", 404, None),
+    ],
+)
+def test_a_signed_request_to_no_route_is_404_or_405_at_warning(
+    inbound, handler, lambda_context, all_logs, method, path, status, allow
+):
+    answer = handler(signed_request(method, path), lambda_context)
+
+    assert answer["statusCode"] == status, answer
+    assert answer["multiValueHeaders"].get("Allow") == ([allow] if allow else None)
+    assert "UNKNOWN_ERROR" not in answer["body"]
+    lines = log_lines(all_logs())
+    [refusal] = [line for line in lines if line["message"] == "Webhook refused: no such route"]
+    assert refusal["level"] == "WARNING" and refusal["route"] == path
+    assert refusal["method"] == method
+    assert not [line for line in lines if line["level"] == "ERROR"]
+    assert inbound.events() == []
+
+
+def test_an_unsigned_request_to_no_route_is_refused_by_the_signature_check(
+    inbound, handler, lambda_context
+):
+    event = signed_request("POST", "/nope")
+    event["headers"]["X-Twilio-Signature"] = "forged"
+    event["multiValueHeaders"]["X-Twilio-Signature"] = ["forged"]
+    assert handler(event, lambda_context)["statusCode"] == 403  # the routes stay unknown

@@ -193,3 +193,38 @@ def test_failure_on_the_second_page_keeps_the_walk_resumable(
     expect_error(handler, lambda_context, event, "SERVICE_UNAVAILABLE")
     rest, _, _ = walk(handler, lambda_context, event)  # the retry with the same input
     assert [m["sid"] for m in first["messages"]] + rest == list(reversed(sids))
+
+
+# --- input that cannot be mistaken ---------------------------------------------------------------
+def test_a_status_filter_is_not_applied_and_says_so(aws, emulator, handler, lambda_context):
+    """Twilio's list has no status filter: every message is listed, and ``status`` is named
+    in ``ignoredFields`` rather than silently dropped."""
+    seed(emulator, 2)
+    result = handler({"status": "delivered", "pageSize": 5}, lambda_context)
+    assert len(result["messages"]) == 2 and result["ignoredFields"] == ["status"]
+
+
+def test_a_near_miss_of_a_filter_is_refused(aws, emulator, handler, lambda_context):
+    body = expect_error(handler, lambda_context, {"To": "+14155550100"}, "INVALID_INPUT")
+    assert body["didYouMean"] == "to"
+    body = expect_error(handler, lambda_context, {"page_size": 5}, "INVALID_INPUT")
+    assert body["didYouMean"] == "pageSize"
+    assert emulator.requests == []
+
+
+def test_a_national_number_filter_gets_the_country_code_hint(
+    aws, emulator, handler, lambda_context
+):
+    body = expect_error(handler, lambda_context, {"to": "(415) 555-0100"}, "INVALID_INPUT")
+    assert body["field"] == "to" and "defaultPhoneRegion" in body["message"]
+    assert "+ and its country code" in body["message"]
+    seed(emulator, 1)
+    event = {"to": "(415) 555-0100", "defaultPhoneRegion": "US"}
+    assert len(handler(event, lambda_context)["messages"]) == 1
+
+
+def test_a_filter_with_an_extension_is_told_to_drop_it(aws, emulator, handler, lambda_context):
+    event = {"from": "+1 415 555 0100 ext. 12"}
+    body = expect_error(handler, lambda_context, event, "INVALID_INPUT")
+    assert body["field"] == "from" and "without its extension" in body["message"]
+    assert "country code" not in body["message"]

@@ -173,3 +173,27 @@ def test_text_twiml_cannot_carry_is_refused(aws, emulator, handler, lambda_conte
     """Found by `make fuzz`: such text reached the TwiML builder and the HTTP client."""
     expect_error(handler, lambda_context, event, "INVALID_INPUT")
     assert emulator.requests == []
+
+
+# --- input that cannot be mistaken ---------------------------------------------------------------
+def test_a_dry_run_is_refused_and_no_call_is_placed(aws, emulator, handler, lambda_context):
+    event = {"callTo": "+14155550100", "say": "Hello", "dryRun": True}
+    body = expect_error(handler, lambda_context, event, "INVALID_INPUT")
+    assert body["field"] == "dryRun" and "SEND_SMS only" in body["message"]
+    assert emulator.requests == []
+
+
+def test_a_callee_with_an_extension_is_told_to_drop_it(aws, emulator, handler, lambda_context):
+    event = {"callTo": "+1 415 555 0100 ext. 12", "say": "Hello"}
+    body = expect_error(handler, lambda_context, event, "INVALID_TO_PHONE_NUMBER_ERROR")
+    assert "without its extension" in body["message"] and "country code" not in body["message"]
+    assert emulator.requests == []
+
+
+def test_call_to_and_to_with_different_numbers_place_no_call(
+    aws, emulator, handler, lambda_context
+):
+    event = {"callTo": "+14155550100", "to": "+14155550101", "say": "Hello"}
+    body = expect_error(handler, lambda_context, event, "INVALID_INPUT")
+    assert (body["field"], body["conflictsWith"]) == ("callTo", "to")
+    assert emulator.requests == []

@@ -297,22 +297,30 @@ def test_one_failing_recipient_does_not_stop_the_others(aws, emulator, handler, 
         ({"smsTo": A, "smsBody": "${a.b}", "metadata": {"a": {}}}, "TEMPLATE_METADATA_ERROR"),
         ({"smsTo": A, "smsBody": "Hi ${name"}, "TEMPLATE_SYNTAX_ERROR"),
         ({"smsTo": A, "smsBody": "${name?nonsense}"}, "TEMPLATE_SYNTAX_ERROR"),
-        ({"smsTo": A, "smsBody": "x" * 10_001}, "TEMPLATE_READ_ERROR"),
+        (
+            {"smsTo": A, "smsBody": "${x}" + "x" * 10_001, "metadata": {"x": 1}},
+            "TEMPLATE_READ_ERROR",
+        ),
         ({"smsTo": A, "smsBody": "bad \x00 byte"}, "TEMPLATE_READ_ERROR"),
+        ({"smsTo": A, "smsBody": "x" * 10_001}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "sendAt": "2099-01-01T09:00:00"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsbody": "x"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "to": B}, "INVALID_INPUT"),
     ],
 )
 def test_input_errors_send_nothing(aws, emulator, handler, lambda_context, event, code):
     body = expect_error(handler, lambda_context, event, code)
     assert emulator.requests == []
-    if not code.startswith("TEMPLATE_"):  # an input error names the input it is about
-        assert body["field"] in SEND_SMS_INPUTS, body
+    # an input error names the input it is about (a template's error: smsBody; a near miss:
+    # the name as given, a did-you-mean of one of them)
+    assert body["field"] in SEND_SMS_INPUTS or body.get("didYouMean") in SEND_SMS_INPUTS, body
 
 
 #: SEND_SMS's input fields (the README's table)
 SEND_SMS_INPUTS = {
     "smsTo", "smsBody", "smsFrom", "metadata", "messagingServiceSid", "mediaUrl",
     "statusCallback", "sendAt", "sendAtOffset", "validityPeriod", "idempotencyKey", "taskToken",
-    "waitFor", "failOnError", "defaultPhoneRegion",
+    "waitFor", "failOnError", "defaultPhoneRegion", "dryRun",
 }  # fmt: skip
 
 
@@ -615,3 +623,106 @@ def test_logs_hold_neither_token_nor_full_phone_number(
     assert "+1********00" in output  # numbers appear masked
     for secret in (SECRET["TWILIO_TOKEN"], "0" * 32, A, B, C, "+15005550003", "Hello x"):
         assert secret not in output
+
+
+# --- input that cannot be mistaken ---------------------------------------------------------------
+def test_a_workflows_whole_state_is_sent_with_its_other_fields_listed_and_warned(
+    aws, emulator, handler, lambda_context, all_logs
+):
+    """A state machine passing its whole state as the payload keeps working; what the
+    connector did not read is said, by name, in the result and at WARNING."""
+    state = {"smsTo": A, "smsBody": "Hi ${name}", "metadata": {"name": "Ada"}}
+    state |= {"orderId": "A-1042", "status": "new", "customer": {"phone": B}}
+
+    result = handler(state, lambda_context)
+
+    assert result["ignoredFields"] == ["customer", "orderId", "status"]
+    assert [m["body"] for m in emulator.messages.values()] == ["Hi Ada"]
+    lines = [json.loads(x) for x in all_logs().splitlines() if x.startswith("{")]
+    [warning] = [x for x in lines if x["message"].startswith("Input fields ignored")]
+    assert warning["level"] == "WARNING"
+    assert warning["ignoredFields"] == ["customer", "orderId", "status"]
+    assert "A-1042" not in json.dumps(warning) and "new" not in warning.values()
+
+
+def test_without_unknown_fields_the_result_has_no_ignored_fields(
+    aws, emulator, handler, lambda_context
+):
+    assert "ignoredFields" not in send(handler, lambda_context, smsTo=A, smsBody="x")
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [("smsbody", "smsBody"), ("idempotency_key", "idempotencyKey"), ("dryrun", "dryRun")],
+)
+def test_a_near_miss_sends_nothing_and_says_what_was_meant(
+    aws, emulator, handler, lambda_context, given, meant
+):
+    event = {"smsTo": A, "smsBody": "x", given: "true"}
+    body = expect_error(handler, lambda_context, event, "INVALID_INPUT")
+    assert body["field"] == given and body["didYouMean"] == meant
+    assert emulator.requests == []
+
+
+def test_two_aliases_with_different_values_send_nothing(aws, emulator, handler, lambda_context):
+    event = {"smsTo": A, "to": B, "smsBody": "x"}
+    body = expect_error(handler, lambda_context, event, "INVALID_INPUT")
+    assert (body["field"], body["conflictsWith"]) == ("smsTo", "to")
+    assert emulator.requests == []
+    result = send(handler, lambda_context, smsTo=A, to=A, smsBody="x", body="x")
+    assert list(result["smsResult"].values()) == [A] and "ignoredFields" not in result
+
+
+def test_a_dry_run_checks_and_renders_but_sends_nothing(aws, emulator, handler, lambda_context):
+    result = send(
+        handler,
+        lambda_context,
+        smsTo=["+1 (415) 555-0100", B],
+        smsBody="Hi ${name}",
+        metadata={"name": "Ada"},
+        dryRun=True,
+    )
+    assert result["dryRun"] is True and result["smsResult"] == {} and result["messages"] == []
+    assert result["wouldSend"]["recipients"] == [A, B]
+    assert result["wouldSend"]["body"] == "Hi Ada"
+    assert result["wouldSend"]["from"] == MAGIC_FROM  # the secret's default sender
+    assert emulator.requests == [] and emulator.messages == {}
+
+
+def test_a_dry_run_fails_as_the_send_would(aws, emulator, handler, lambda_context):
+    event = {"smsTo": A, "smsBody": "${missing}", "dryRun": True}
+    assert expect_error(handler, lambda_context, event, "TEMPLATE_METADATA_ERROR")["field"] == (
+        "smsBody"
+    )
+    event = {"smsTo": A, "smsBody": "x", "sendAt": "2020-01-01T00:00:00Z", "dryRun": "true"}
+    event["messagingServiceSid"] = MG
+    expect_error(handler, lambda_context, event, "INVALID_INPUT")
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("length", [1_601, 10_001, 200_000])
+def test_a_body_too_long_is_the_same_error_whatever_its_length(
+    aws, emulator, handler, lambda_context, length
+):
+    body = expect_error(
+        handler, lambda_context, {"smsTo": A, "smsBody": "x" * length}, "INVALID_INPUT"
+    )
+    assert body["field"] == "smsBody" and f"{length:,} characters" in body["message"]
+    assert emulator.requests == []
+
+
+def test_a_send_at_without_a_zone_is_refused(aws, emulator, handler, lambda_context):
+    send_at = (datetime.now(UTC) + timedelta(hours=2)).replace(tzinfo=None, microsecond=0)
+    event = {"smsTo": A, "smsBody": "x", "messagingServiceSid": MG, "sendAt": send_at.isoformat()}
+    body = expect_error(handler, lambda_context, event, "INVALID_INPUT")
+    assert body["field"] == "sendAt" and "add its offset or Z" in body["message"]
+    assert emulator.requests == []
+
+
+def test_a_whatsapp_recipient_with_an_sms_sender_is_twilios_21910(
+    aws, emulator, handler, lambda_context
+):
+    event = {"smsTo": f"whatsapp:{A}", "smsFrom": MAGIC_FROM, "smsBody": "x"}
+    body = expect_error(handler, lambda_context, event, "INVALID_REQUEST_ERROR")
+    assert body["twilioCode"] == 21910 and body["status"] == 400
+    assert emulator.messages == {}

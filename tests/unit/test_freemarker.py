@@ -98,3 +98,27 @@ def test_any_template_renders_or_fails_with_a_template_error(template):
     data = {"name": "Ada", "items": [1, 2, "x"], "m": {"a": 1}, "x": "2024-01-01T00:00:00Z"}
     with contextlib.suppress(TEMPLATE_SYNTAX_ERROR, TEMPLATE_METADATA_ERROR, TEMPLATE_READ_ERROR):
         render(template, data)  # anything else (a Python exception) fails the test
+
+
+@pytest.mark.parametrize(
+    ("template", "value", "pointer"),
+    [
+        ("${due?date}", "2024-05-01", "?date.iso, or give the string's pattern: ?date(\""),
+        ("${due?datetime}", "2024-05-01T15:45:00Z", "?datetime.iso"),
+        ("${due?time}", "15:45:00", "?time.iso"),
+    ],
+)
+def test_a_date_built_in_without_a_pattern_on_a_string_points_to_iso(template, value, pointer):
+    with pytest.raises(TEMPLATE_SYNTAX_ERROR) as raised:
+        render(template, {"due": value})
+    assert pointer in raised.value.message
+    render(template.replace("}", ".iso}"), {"due": value})  # the pointer works as given
+
+
+def test_a_number_format_on_a_string_says_it_needs_a_number():
+    with pytest.raises(TEMPLATE_METADATA_ERROR) as raised:
+        render('${name?string("0.00")}', {"name": "12.5"})
+    message = raised.value.message
+    assert "formats a number or a date" in message and "?number" in message
+    assert "cannot be called" not in message
+    assert render('${name?number?string("0.00")}', {"name": "12.5"}) == "12.50"

@@ -166,3 +166,25 @@ def test_unknown_regions_are_invalid_input(region):
 )
 def test_senders_written_as_people_write_them(sender, region, expected):
     assert validate_sender(sender, "smsFrom", region) == expected
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["+1 415 555 0100 ext. 12", "+1 415 555 0100 x12", "+1 (415) 555-0100 #12",
+     "+1 415 555 0100 extension 12"],
+)  # fmt: skip
+def test_a_number_with_an_extension_is_told_to_drop_it_not_to_add_a_country_code(written):
+    with pytest.raises(INVALID_TO_PHONE_NUMBER_ERROR) as raised:
+        parse_recipients(written, "smsTo", 10)
+    assert "without its extension" in raised.value.message
+    assert "country code" not in raised.value.message
+    with pytest.raises(INVALID_FROM_PHONE_NUMBER_ERROR) as raised:
+        validate_sender(written, "smsFrom")
+    assert "without its extension" in raised.value.message
+
+
+def test_an_extension_among_national_numbers_gets_both_hints():
+    with pytest.raises(INVALID_TO_PHONE_NUMBER_ERROR) as raised:
+        parse_recipients(["+1 415 555 0100 ext. 12", "(415) 555-0101"], "smsTo", 10)
+    assert "without its extension" in raised.value.message
+    assert "country code" in raised.value.message

@@ -16,7 +16,7 @@ from twilio_connector.errors import (
     MISSING_INPUT,
 )
 from twilio_connector.observability import logger
-from twilio_connector.phone import COUNTRY_CODE_HINT, phone_region, to_e164
+from twilio_connector.phone import REGION_FIELD, number_hint, phone_region, to_e164
 from twilio_connector.redaction import mask_phone, mask_value
 from twilio_connector.twilio_api import get_client, to_resource, twilio_errors
 
@@ -28,6 +28,13 @@ _CLIENT = re.compile(r"^client:[A-Za-z0-9_.@-]{1,256}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 #: Characters XML 1.0 does not allow, which no TwiML document may hold.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+#: MAKE_CALL's input fields.
+MAKE_CALL_FIELDS = inputs.fields(
+    "voiceUrl", "twiml", "say", "language", "statusCallback", "timeout", REGION_FIELD,
+    aliases=(("callTo", "to"), ("callFrom", "from")),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ class MakeCallRequest:
         if to is None:
             raise INVALID_TO_PHONE_NUMBER_ERROR(
                 f"callTo must be a phone number, a sip: URI or a client: identity. "
-                f"{COUNTRY_CODE_HINT}",
+                f"{number_hint(written)}",
                 field="callTo",
                 value=mask_value(written),
             )
@@ -99,7 +106,7 @@ def _check_caller(sender: str, field: str, region: str | None) -> str:
     if number is not None:
         return number
     raise INVALID_FROM_PHONE_NUMBER_ERROR(
-        f"{field} must be a phone number or a client: identity. {COUNTRY_CODE_HINT}",
+        f"{field} must be a phone number or a client: identity. {number_hint(sender)}",
         field=field,
         value=mask_value(sender),
     )

@@ -19,7 +19,14 @@ from twilio_connector import inputs
 from twilio_connector.config import get_settings
 from twilio_connector.errors import INVALID_INPUT
 from twilio_connector.observability import logger, metrics
-from twilio_connector.phone import COUNTRY_CODE_HINT, phone_region, to_e164
+from twilio_connector.phone import (
+    COUNTRY_CODE_HINT,
+    EXTENSION_HINT,
+    REGION_FIELD,
+    number_hint,
+    phone_region,
+    to_e164,
+)
 from twilio_connector.redaction import mask_phone
 from twilio_connector.twilio_api import call_twilio, get_client
 
@@ -28,6 +35,10 @@ _WRITTEN = re.compile(r"\+?[0-9\s().-]{1,40}")  # ASCII digits: they go into the
 _IDD = re.compile(r"^(00|011)(?=[1-9])")
 #: Lookup v2's data package for the line type.
 LINE_TYPE_FIELD = "line_type_intelligence"
+
+
+#: LOOKUP_PHONE's input fields.
+LOOKUP_FIELDS = inputs.fields("lineType", REGION_FIELD, aliases=(("phone", "phoneNumber"),))
 
 
 class LookupRequest(NamedTuple):
@@ -50,7 +61,7 @@ class LookupRequest(NamedTuple):
         if not _WRITTEN.fullmatch(written) or not re.search(r"[0-9]", written):
             raise INVALID_INPUT(
                 "phone must be a phone number: digits, with + and the country code or in "
-                "defaultPhoneRegion's national format",
+                f"defaultPhoneRegion's national format{_extension_hint(written)}",
                 field="phone",
             )
         digits = re.sub(r"[^0-9]", "", written)
@@ -64,6 +75,11 @@ class LookupRequest(NamedTuple):
                 field="phone",
             )
         return cls(number=digits, country_code=region, line_type=line_type)
+
+
+def _extension_hint(written: str) -> str:
+    hint = number_hint(written)
+    return f". {EXTENSION_HINT}" if hint.startswith(EXTENSION_HINT) else ""
 
 
 def lookup_phone(request: LookupRequest) -> dict[str, Any]:

@@ -30,13 +30,29 @@ from twilio_connector.errors import (
     ConnectorError,
 )
 from twilio_connector.observability import logger, metrics
-from twilio_connector.phone import phone_region, to_address, validate_sender
+from twilio_connector.phone import (
+    REGION_FIELD,
+    number_hint,
+    phone_region,
+    to_address,
+    validate_sender,
+)
 from twilio_connector.twilio_api import call_twilio, get_client, to_resource, twilio_errors
 
 MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 DEFAULT_PAGE_SIZE = 50
 #: Room kept in the budget for the ``nextPageToken`` string itself.
 TOKEN_RESERVE = 2048
+
+
+#: GET_SMS's and CANCEL_SMS's input fields.
+MESSAGE_SID_FIELDS = inputs.fields(aliases=(("sid", "messageSid"),))
+#: LIST_SMS's input fields (Twilio's list has no status filter: ``status`` is an ignored field).
+LIST_SMS_FIELDS = inputs.fields(
+    "to", "from", "dateSent", "dateSentAfter", "dateSentBefore", "pageSize", "limit",
+    REGION_FIELD,
+    aliases=(("pageToken", "nextPageToken"),),
+)  # fmt: skip
 
 
 # --- GET_SMS -------------------------------------------------------------------------------------
@@ -164,14 +180,18 @@ def parse_list_request(event: object) -> tuple[Cursor, str | None]:
     if to is not None:
         address = to_address(to, region)
         if address is None:
-            raise INVALID_INPUT("to must be a phone number or whatsapp: address", field="to")
+            raise INVALID_INPUT(
+                f"to must be a phone number or whatsapp: address. {number_hint(to)}", field="to"
+            )
         filters["to"] = address
     sender = inputs.text(event, "from", limit=64)
     if sender is not None:
         try:
             filters["from_"] = validate_sender(sender, "from", region)
         except INVALID_FROM_PHONE_NUMBER_ERROR:
-            raise INVALID_INPUT("from must be a number or sender ID", field="from") from None
+            raise INVALID_INPUT(
+                f"from must be a number or sender ID. {number_hint(sender)}", field="from"
+            ) from None
     on = _date_or_time(event, "dateSent", date_only=True)
     after = _date_or_time(event, "dateSentAfter")
     before = _date_or_time(event, "dateSentBefore")

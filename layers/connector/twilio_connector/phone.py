@@ -37,6 +37,24 @@ COUNTRY_CODE_HINT = (
     "national numbers such as (415) 555-0100."
 )
 
+#: An extension written after a number: "ext. 12", "extension 12", "x12", "#12", ";ext=12".
+_EXTENSION = re.compile(
+    r"(?i)\d[\s().-]*(?:;\s*ext\s*=|,?\s*(?:ext|extn|extension)\.?|x|#)\s*\d{1,7}\s*$"
+)
+EXTENSION_HINT = (
+    "A number with an extension (ext. 12) cannot receive an SMS or a direct call: give the "
+    "number without its extension."
+)
+
+
+def number_hint(*written: str) -> str:
+    """What to do about numbers refused for their form: drop an extension, or add the country
+    code (the hint for both when both kinds are among them)."""
+    extensions = [bool(_EXTENSION.search(item)) for item in written]
+    if extensions and all(extensions):
+        return EXTENSION_HINT
+    return f"{EXTENSION_HINT} {COUNTRY_CODE_HINT}" if any(extensions) else COUNTRY_CODE_HINT
+
 
 def phone_region(event: dict[str, Any], default: str | None) -> str | None:
     """The region national numbers are read in: the event's ``defaultPhoneRegion``, else
@@ -132,17 +150,19 @@ def parse_recipients(value: Any, field: str, limit: int, region: str | None = No
         raise INVALID_INPUT(f"{field} holds no phone number", field=field)
     recipients: dict[str, None] = {}
     invalid = []
+    refused = []
     for index, part in enumerate(written):
         address = to_address(part, region)
         if address is None:
             invalid.append({"index": index, "value": mask_value(part)})
+            refused.append(part)
         else:
             recipients.setdefault(address, None)
     if invalid:
         raise INVALID_TO_PHONE_NUMBER_ERROR(
             f"{len(invalid)} recipient(s) are not phone numbers or whatsapp: addresses "
             "(separate numbers with commas, semicolons or line breaks); nothing was sent. "
-            f"{COUNTRY_CODE_HINT}",
+            f"{number_hint(*refused)}",
             field=field,
             invalid=invalid,
         )
@@ -163,7 +183,7 @@ def validate_sender(sender: str, field: str, region: str | None = None) -> str:
         return address
     raise INVALID_FROM_PHONE_NUMBER_ERROR(
         f"{field} is not a phone number, whatsapp: address, short code or alphanumeric "
-        f"sender ID (up to 11 letters and digits). {COUNTRY_CODE_HINT}",
+        f"sender ID (up to 11 letters and digits). {number_hint(sender)}",
         field=field,
         value=mask_value(sender),
     )

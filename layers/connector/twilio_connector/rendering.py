@@ -29,11 +29,16 @@ def render(template: object, variables: Mapping[str, Any], now_millis: int | Non
         raise TEMPLATE_READ_ERROR(f"The template is over {MAX_TEMPLATE_CHARS} characters")
     if "\x00" in template or _has_lone_surrogate(template):
         raise TEMPLATE_READ_ERROR("The template holds characters that are not text")
-    if not _FREEMARKER.search(template):
-        return template  # plain text: nothing to render
+    if is_plain_text(template):
+        return template  # nothing to render
     from twilio_connector.freemarker import render_template
 
     return render_template(template, variables, now_millis=now_millis)
+
+
+def is_plain_text(template: str) -> bool:
+    """No interpolation, directive or macro call: the template renders as itself."""
+    return not _FREEMARKER.search(template)
 
 
 def _has_lone_surrogate(text: str) -> bool:

@@ -45,7 +45,7 @@ from twilio_connector.ledger import (
 from twilio_connector.observability import count, logger, metrics
 from twilio_connector.phone import parse_recipients, phone_region, validate_sender
 from twilio_connector.redaction import mask_phone
-from twilio_connector.rendering import load_variables, render
+from twilio_connector.rendering import is_plain_text, load_variables, render
 from twilio_connector.twilio_api import (
     MIN_CALL_SECONDS,
     OutcomeUnknown,
@@ -65,6 +65,16 @@ SCHEDULE_MIN = timedelta(minutes=15)
 SCHEDULE_MAX = timedelta(days=35)
 
 
+#: SEND_SMS's input fields.
+SEND_SMS_FIELDS = inputs.fields(
+    "defaultPhoneRegion", "metadata", "messagingServiceSid", "mediaUrl", "statusCallback",
+    "sendAt", "sendAtOffset", "validityPeriod", "idempotencyKey", "taskToken", "waitFor",
+    "failOnError",
+    aliases=(("smsTo", "to"), ("smsBody", "body"), ("smsFrom", "from")),
+    dry_run=True,
+)  # fmt: skip
+
+
 class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import than a dataclass
     recipients: list[str]
     body_template: str | None
@@ -81,6 +91,7 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
     task_token: str | None = None
     wait_for: str = "delivery"
     fail_on_error: bool = True  # applied by connector_action(tolerant_flag="failOnError")
+    dry_run: bool = False  # check and render, send nothing
 
     @classmethod
     def from_event(cls, event: object) -> SendSmsRequest:
@@ -107,7 +118,7 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
             raise INVALID_INPUT(
                 "messagingServiceSid must be MG + 32 hex digits", field="messagingServiceSid"
             )
-        send_at = inputs.timestamp(event, "sendAt")
+        send_at = inputs.timestamp(event, "sendAt", zone_required=True)
         offset = inputs.duration(event, "sendAtOffset")
         if offset is not None:
             if send_at is None:
@@ -134,6 +145,7 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
             task_token=_task_token(event, recipients),
             wait_for=_wait_for(event),
             fail_on_error=inputs.flag(event, "failOnError", default=True),
+            dry_run=inputs.flag(event, "dryRun", default=False),
         )
 
 
@@ -160,26 +172,39 @@ def render_body(request: SendSmsRequest, now: float | None = None) -> str | None
     """The body rendered against the metadata (``.now``: ``now``, epoch seconds, if given)."""
     if request.body_template is None:
         return None
+    template = request.body_template
+    if len(template) > MAX_BODY_CHARS and is_plain_text(template):  # the body is the template
+        raise _too_long(len(template))
     now_millis = None if now is None else round(now * 1000)
-    body = render(request.body_template, request.variables, now_millis=now_millis)
+    try:
+        body = render(template, request.variables, now_millis=now_millis)
+    except ConnectorError as error:  # the template's errors name the input they are about
+        error.details.setdefault("field", "smsBody")
+        raise
     if not inputs.is_text(body):
         raise INVALID_INPUT(
             "The rendered smsBody holds characters that are not text", field="smsBody"
         )
     if len(body) > MAX_BODY_CHARS:
-        raise INVALID_INPUT(
-            f"The rendered smsBody has {len(body)} characters; Twilio accepts {MAX_BODY_CHARS}",
-            field="smsBody",
-        )
+        raise _too_long(len(body))
     if not body.strip() and not request.media_urls:
         raise INVALID_INPUT("The rendered smsBody is empty", field="smsBody")
     return body
+
+
+def _too_long(length: int) -> INVALID_INPUT:
+    return INVALID_INPUT(
+        f"The rendered smsBody has {length:,} characters; Twilio accepts {MAX_BODY_CHARS:,}",
+        field="smsBody",
+    )
 
 
 def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     """Send the message to every recipient, at most once per (request, recipient) however often
     the request is retried; raise, with every outcome, if any recipient failed."""
     body = render_body(request)  # the template's errors, before anything is kept
+    if request.dry_run:
+        return _dry_run(request, body)
     table = get_settings().idempotency_table
     key = _request_key(request)
     ledger = SendLedger(table) if table else None
@@ -243,6 +268,27 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     if request.task_token:
         _park(request, messages[0])
     return result
+
+
+def _dry_run(request: SendSmsRequest, body: str | None) -> dict[str, Any]:
+    """``dryRun: true``: everything a send checks (recipients, template, sender, schedule, the
+    secret's defaults), and what would be sent; nothing reaches Twilio or the ledger."""
+    _check_schedule(request)
+    params = _create_params(request, get_credentials(), body)
+    logger.info("SEND_SMS dry run: nothing sent", extra={"recipientCount": len(request.recipients)})
+    return {
+        "dryRun": True,
+        "smsResult": {},
+        "messages": [],
+        "wouldSend": {
+            "recipients": request.recipients,
+            "from": params.get("from_"),
+            "messagingServiceSid": params.get("messaging_service_sid"),
+            "body": body,
+            "mediaUrl": list(request.media_urls),
+            "sendAt": request.send_at.isoformat() if request.send_at else None,
+        },
+    }
 
 
 def _park(request: SendSmsRequest, message: dict[str, Any]) -> None:

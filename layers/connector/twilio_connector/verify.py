@@ -23,7 +23,7 @@ from twilio_connector import inputs
 from twilio_connector.config import VERIFY_SERVICE_SID, get_credentials, get_settings
 from twilio_connector.errors import INVALID_INPUT, INVALID_TO_PHONE_NUMBER_ERROR, MISSING_INPUT
 from twilio_connector.observability import logger, metrics
-from twilio_connector.phone import COUNTRY_CODE_HINT, phone_region, to_e164
+from twilio_connector.phone import REGION_FIELD, number_hint, phone_region, to_e164
 from twilio_connector.redaction import mask_phone, mask_value
 from twilio_connector.twilio_api import OutcomeUnknown, call_twilio, get_client
 
@@ -36,6 +36,11 @@ _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 _EMAIL = re.compile(r"^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$")
 #: Verify's limit on ``CustomFriendlyName``.
 MAX_FRIENDLY_NAME = 30
+
+
+#: VERIFY_START's and VERIFY_CHECK's input fields.
+START_FIELDS = inputs.fields("to", "channel", "locale", "customFriendlyName", REGION_FIELD)
+CHECK_FIELDS = inputs.fields("to", "code", REGION_FIELD)
 
 
 class StartRequest(NamedTuple):
@@ -95,7 +100,9 @@ def _recipient(event: dict[str, Any], channel: str) -> str:
     number = to_e164(written, phone_region(event, get_settings().default_phone_region))
     if number is None:
         raise INVALID_TO_PHONE_NUMBER_ERROR(
-            f"to must be a phone number. {COUNTRY_CODE_HINT}", field="to", value=mask_value(written)
+            f"to must be a phone number. {number_hint(written)}",
+            field="to",
+            value=mask_value(written),
         )
     return number
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -84,6 +85,26 @@ def webhook_resolver() -> APIGatewayRestResolver:
     """A resolver that checks every request's signature and answers errors as HTTP statuses."""
     app = APIGatewayRestResolver()
     app.use(middlewares=[verify_twilio_signature])
+
+    @app.not_found
+    def unrouted(_: NotFoundError) -> Response:
+        # reached after the signature check: only a signed request learns the routes
+        event = app.current_event
+        # (the resolver's own table of routes: a new route is known here as it is registered)
+        routes = app._static_routes + app._dynamic_routes
+        allowed = sorted({route.method for route in routes if route.rule.match(event.path)})
+        logger.warning(
+            "Webhook refused: no such route",
+            extra={"route": event.path, "method": event.http_method, "allowed": allowed},
+        )
+        if allowed:
+            return Response(
+                405,
+                content_types.TEXT_PLAIN,
+                "Method Not Allowed",
+                headers={"Allow": ", ".join(allowed)},
+            )
+        return Response(404, content_types.TEXT_PLAIN, "Not Found")
 
     @app.exception_handler(InvalidWebhook)
     def invalid(error: InvalidWebhook) -> Response:

@@ -67,11 +67,24 @@ def parse_iso(text: str, kind: str, zone_name: str) -> FmDate:
 _PARSE_FIELDS = {"y": "year", "M": "month", "d": "day", "H": "hour", "m": "minute", "s": "second"}
 
 
+#: An ISO 8601 value and a pattern, per kind, for the hint of ``?date`` without a pattern.
+_PATTERN_EXAMPLES = {
+    "date": ("2024-05-01", "dd/MM/yyyy"),
+    "time": ("15:45:00", "HH:mm"),
+    "datetime": ("2024-05-01T15:45:00Z", "dd/MM/yyyy HH:mm"),
+}
+
+
 def parse_pattern(text: str, pattern: str, kind: str, zone_name: str) -> FmDate:
     if pattern in STYLES or pattern in ("iso", "xs"):
         if pattern in ("iso", "xs"):
             return parse_iso(text, kind, zone_name)
-        raise Refused(f"parsing a date with the {pattern!r} style")
+        example = _PATTERN_EXAMPLES.get(kind, _PATTERN_EXAMPLES["datetime"])
+        raise Refused(
+            f"parsing a date with the {pattern!r} style",
+            hint=f'for an ISO 8601 string such as "{example[0]}" write ?{kind}.iso, or give '
+            f'the string\'s pattern: ?{kind}("{example[1]}")',
+        )
     regex, fields, pos = [], [], 0
     for match in _LETTERS.finditer(pattern):
         regex.append(re.escape(pattern[pos : match.start()]))

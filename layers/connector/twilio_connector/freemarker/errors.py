@@ -19,8 +19,8 @@ class FtlSyntaxError(FtlError):
 class Refused(FtlSyntaxError):
     """A FreeMarker construct this engine deliberately does not run."""
 
-    def __init__(self, construct: str, pos: int = -1) -> None:
-        super().__init__(f"{construct} is not supported", pos)
+    def __init__(self, construct: str, pos: int = -1, hint: str | None = None) -> None:
+        super().__init__(f"{construct} is not supported" + (f"; {hint}" if hint else ""), pos)
         self.construct = construct
 
 

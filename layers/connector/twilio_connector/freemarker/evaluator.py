@@ -890,7 +890,12 @@ class Renderer:
             if sub:
                 raise FtlRuntimeError(f"?{name} on a string", expr.pos)
             if args is not None:
-                raise FtlRuntimeError("a string cannot be called", expr.pos)
+                raise FtlRuntimeError(
+                    "?string(format) formats a number or a date, and this value is a string: "
+                    'make it one first (?number?string("0.00"), '
+                    '?date.iso?string("dd/MM/yyyy"))',
+                    expr.pos,
+                )
             return target
         raise FtlRuntimeError(f"?string on a {type_name(target)}", expr.pos)
 
