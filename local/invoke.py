@@ -135,9 +135,7 @@ class BuiltStack:
 class Target(Protocol):
     """Where invocations run: stand-ins started for this command, or a running session."""
 
-    def invoke(
-        self, function: str, event: Any, parameters: dict[str, str]
-    ) -> tuple[Any, bool]: ...
+    def invoke(self, function: str, event: Any, parameters: dict[str, str]) -> tuple[Any, bool]: ...
 
     def settle(self) -> dict[str, Any]: ...
 

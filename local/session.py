@@ -75,7 +75,7 @@ class SessionClient:
         request = urllib.request.Request(
             self.url + path, data=data, method=method, headers=headers or {}
         )
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - 127.0.0.1
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
             return json.loads(answer.read() or b"null")
 
     def invoke(self, function: str, event: Any, parameters: dict[str, str]) -> tuple[Any, bool]:
@@ -86,7 +86,7 @@ class SessionClient:
             method="POST",
             headers=headers,
         )
-        with urllib.request.urlopen(request) as answer:  # noqa: S310 - 127.0.0.1
+        with urllib.request.urlopen(request) as answer:
             failed = bool(answer.headers.get("X-Amz-Function-Error"))
             return json.loads(answer.read()), failed
 
@@ -115,7 +115,7 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-# --- the session process ----------------------------------------------------------------------------
+# --- the session process ------------------------------------------------------------------------
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _SessionServer
@@ -256,7 +256,8 @@ def start(build_dir: Path, parameters_text: str, state_file: Path, port: int) ->
             return 1
         if _read_pid(state_file) == process.pid and (client := SessionClient.find(state_file)):
             print(f"Offline session started: {client.url} (pid {process.pid}); `make invoke` "
-                  f"runs in it until `make offline-stop`. Logs: {log_path}", file=sys.stderr)  # fmt: skip
+                  f"runs in it until `make offline-stop`. Logs: {log_path}",
+                  file=sys.stderr)  # fmt: skip
             print(json.dumps(client.info, indent=2))
             return 0
         time.sleep(0.1)
