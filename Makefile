@@ -39,11 +39,13 @@ help:
 	@echo "make goldens-regex  re-record the trigger-pattern goldens with Java 17 (javac)"
 	@echo "make phone-table  regenerate the E.164 length table from phonenumbers (after upgrading it)"
 
+# (on standard error: `make invoke`'s standard output is its result alone, even on a fresh clone)
 $(STAMP): requirements-dev.txt layers/connector/requirements.txt
 	@test -n "$(PYTHON_BOOT)" || scripts/find-python >/dev/null
-	@test -x $(BIN)/python || $(PYTHON_BOOT) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "creating $(VENV) and installing requirements-dev.txt" >&2
+	@test -x $(BIN)/python || $(PYTHON_BOOT) -m venv $(VENV) >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -281,3 +281,16 @@ def test_the_usage_line_does_not_build_and_a_changed_source_does():
     assert "sam build" in planned("FN=GetSmsFunction", "-W", "template.yaml")
     assert re.search(r"local\.invoke GetSmsFunction events/get_sms\.json", planned(
         "FN=GetSmsFunction", "EVENT=events/get_sms.json"))  # fmt: skip
+
+
+def test_make_invoke_without_s_prints_the_result_alone():
+    """Through the Makefile, without `make -s`: nothing make echoes reaches standard output
+    (the build is the one under test: HOST_BUILT empty skips the stamp's check)."""
+    run = subprocess.run(
+        ["make", "invoke", "FN=GetSmsFunction", "EVENT=events/get_sms.json", "HOST_BUILT=",  # noqa: S607
+         f"HOST_BUILD={BUILD_DIR}", "PARAMS=DefaultPhoneRegion=US"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["sid"] == SAMPLE_MESSAGE_SID
+    assert METRICS_WARNING not in run.stderr
