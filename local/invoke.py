@@ -80,6 +80,7 @@ class BuiltStack:
         self.parameters = dict(parameters or {})
         self.functions: dict[tuple[str, tuple[tuple[str, str], ...]], BuiltFunction] = {}
         self._lock = threading.Lock()
+        self._build_time = self._built_at()
         self.api = ApiGatewayAdapter(self._through_api, context=None)
 
     def environment(
@@ -94,9 +95,21 @@ class BuiltStack:
             environment["STATUS_CALLBACK_URL"] = f"{self.api.url}/status"
         return {**environment, **self.offline.environment()}
 
+    def _built_at(self) -> float:
+        """When ``make build-host`` last finished (its stamp), 0 without one."""
+        try:
+            return (self.build_dir / ".built").stat().st_mtime
+        except OSError:
+            return 0.0
+
     def function(self, logical_id: str, parameters: dict[str, str] | None = None) -> BuiltFunction:
         key = (logical_id, tuple(sorted((parameters or {}).items())))
         with self._lock:
+            if (built_at := self._built_at()) != self._build_time:  # rebuilt: new environments
+                self._build_time = built_at
+                for function in self.functions.values():
+                    function.stop()
+                self.functions.clear()
             if key not in self.functions:
                 self.functions[key] = BuiltFunction(
                     logical_id, self.build_dir, self.environment(logical_id, parameters), self.logs
@@ -307,7 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     for step in steps:
         step["parameters"] = {**parameters, **step["parameters"]}
 
+    recorded = not args.no_session and args.session_file.exists()
     client = None if args.no_session else session.SessionClient.find(args.session_file)
+    if recorded and client is None:
+        print(f"The offline session {args.session_file} describes does not answer: "
+              "this invocation gets stand-ins of its own (`make offline-start` for a new "
+              "session).", file=sys.stderr)  # fmt: skip
     if client is not None:
         what = args.function if not args.steps else f"the {len(steps)} steps of {args.steps}"
         print(f"Invoking {what} in the offline session at {client.url} (the functions' logs: "

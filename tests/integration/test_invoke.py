@@ -294,3 +294,20 @@ def test_make_invoke_without_s_prints_the_result_alone():
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["sid"] == SAMPLE_MESSAGE_SID
     assert METRICS_WARNING not in run.stderr
+
+
+def test_a_rebuild_gives_a_running_session_new_execution_environments(tmp_path):
+    """`make invoke` rebuilds when a source changed; the session's warm functions, started on
+    the old build, are then replaced, as a deployment replaces Lambda's environments."""
+    from local.invoke import BuiltStack
+    from local.offline import offline_stack
+
+    for part in ("ConnectorLayer", "GetSmsFunction"):
+        (tmp_path / part).symlink_to(BUILD_DIR / part)
+    stamp = tmp_path / ".built"
+    stamp.touch()
+    with offline_stack() as offline, BuiltStack(offline, tmp_path) as built:
+        before = built.function("GetSmsFunction")
+        assert built.function("GetSmsFunction") is before  # warm
+        os.utime(stamp, (stamp.stat().st_atime, stamp.stat().st_mtime + 5))
+        assert built.function("GetSmsFunction") is not before
