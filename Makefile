@@ -103,11 +103,11 @@ demo: build-host
 # is the result alone. EVENT=- (or no EVENT) reads the event from standard input; PARAMS overrides
 # template parameters (sam's --parameter-overrides syntax); STEPS=file.json runs a list of
 # {function, event} in order against the same stand-ins. In an offline session (offline-start),
-# every invocation runs against the session's stand-ins.
+# every invocation runs against the session's stand-ins (NO_SESSION=1: stand-ins of its own).
 INVOKE_ARGS = $(if $(STEPS),--steps $(STEPS),$(FN) $(or $(EVENT),-))
 invoke: $(if $(FN)$(STEPS),$(HOST_BUILT))
 	@test -n "$(FN)$(STEPS)" || { echo "usage: make invoke FN=SendSmsFunction EVENT=events/send_sms.json [PARAMS='Name=Value ...'] | STEPS=events/steps/schedule_then_cancel.json" >&2; exit 2; }
-	@$(BIN)/python -m local.invoke $(INVOKE_ARGS) --build-dir $(HOST_BUILD) \
+	@$(BIN)/python -m local.invoke $(INVOKE_ARGS) --build-dir $(HOST_BUILD) $(if $(NO_SESSION),--no-session) \
 		--parameter-overrides "$$PARAMS"
 
 # An offline session (local/session.py): moto, the emulator and the warm functions stay up in the

@@ -86,14 +86,15 @@ class BuiltStack:
     def environment(
         self, logical_id: str, parameters: dict[str, str] | None = None
     ) -> dict[str, str]:
-        """The template's environment for the function, resolved for this stack, with the
-        offline endpoints; the default status callback is the local API's /status."""
+        """The template's environment for the function, resolved for this stack, over the
+        offline endpoints and credentials; the default status callback is the local API's
+        /status."""
         values = {**self.offline.parameters(), **self.parameters, **(parameters or {})}
         resolver = Resolver(values, self.offline.resources)
         environment = template_environment(logical_id, resolver)
         if "STATUS_CALLBACK_URL" in environment:
             environment["STATUS_CALLBACK_URL"] = f"{self.api.url}/status"
-        return {**environment, **self.offline.environment()}
+        return {**self.offline.environment(), **environment}  # LogLevel=DEBUG is the template's
 
     def _built_at(self) -> float:
         """When ``make build-host`` last finished (its stamp), 0 without one."""
@@ -317,9 +318,6 @@ def main(argv: list[str] | None = None) -> int:
             steps[0]["parameters"] = {}
     except (OSError, ValueError) as error:
         parser.error(str(error))
-    for step in steps:
-        step["parameters"] = {**parameters, **step["parameters"]}
-
     recorded = not args.no_session and args.session_file.exists()
     client = None if args.no_session else session.SessionClient.find(args.session_file)
     if recorded and client is None:
@@ -330,11 +328,13 @@ def main(argv: list[str] | None = None) -> int:
         what = args.function if not args.steps else f"the {len(steps)} steps of {args.steps}"
         print(f"Invoking {what} in the offline session at {client.url} (the functions' logs: "
               f"{client.info['log']})", file=sys.stderr)  # fmt: skip
+        for step in steps:  # the session's inbound function keeps the session's parameters
+            step["parameters"] = {**parameters, **step["parameters"]}
         return run(client, steps, single=not args.steps)
     with ExitStack() as stack:
         offline = stack.enter_context(offline_stack())
         try:
-            built = stack.enter_context(BuiltStack(offline, args.build_dir))
+            built = stack.enter_context(BuiltStack(offline, args.build_dir, None, parameters))
             for step in steps:  # a missing build is a usage error, before anything runs
                 built.function(step["function"], step["parameters"])
         except FileNotFoundError as error:

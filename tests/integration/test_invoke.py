@@ -311,3 +311,16 @@ def test_a_rebuild_gives_a_running_session_new_execution_environments(tmp_path):
         assert built.function("GetSmsFunction") is before  # warm
         os.utime(stamp, (stamp.stat().st_atime, stamp.stat().st_mtime + 5))
         assert built.function("GetSmsFunction") is not before
+
+
+def test_parameters_reach_every_function_of_the_run_the_inbound_one_included():
+    """LogLevel is the template's POWERTOOLS_LOG_LEVEL: the offline defaults do not override it,
+    and the inbound function taking the send's status callbacks runs with it too."""
+    chatty = invoke("SendSmsFunction", "events/send_sms.json")
+    quiet = invoke(
+        "SendSmsFunction", "events/send_sms.json", "--parameter-overrides", "LogLevel=ERROR"
+    )
+    assert chatty.returncode == quiet.returncode == 0, quiet.stderr
+    assert '"level":"INFO"' in chatty.stderr
+    assert '"level":"INFO"' not in quiet.stderr
+    assert "4 arrived" in quiet.stderr  # the callbacks were handled, silently
