@@ -111,9 +111,11 @@ invoke: $(if $(FN)$(STEPS),$(HOST_BUILT))
 		--parameter-overrides "$$PARAMS"
 
 # An offline session (local/session.py): moto, the emulator and the warm functions stay up in the
-# background, answering Lambda's Invoke API like `sam local start-lambda`, until offline-stop.
+# background, answering Lambda's Invoke API like `sam local start-lambda` (PORT=3001: on that
+# port; a free one otherwise), until offline-stop.
 offline-start: $(HOST_BUILT)
-	@$(BIN)/python -m local.session start --build-dir $(HOST_BUILD) --parameter-overrides "$$PARAMS"
+	@$(BIN)/python -m local.session start --build-dir $(HOST_BUILD) --parameter-overrides "$$PARAMS" \
+		$(if $(PORT),--port $(PORT))
 
 offline-stop: $(STAMP)
 	@$(BIN)/python -m local.session stop

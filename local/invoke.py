@@ -330,7 +330,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{client.info['log']})", file=sys.stderr)  # fmt: skip
         for step in steps:  # the session's inbound function keeps the session's parameters
             step["parameters"] = {**parameters, **step["parameters"]}
-        return run(client, steps, single=not args.steps)
+        try:
+            return run(client, steps, single=not args.steps)
+        except OSError as error:
+            print(f"The offline session at {client.url} stopped answering ({error}); "
+                  f"its log: {client.info['log']}", file=sys.stderr)  # fmt: skip
+            return 1
     with ExitStack() as stack:
         offline = stack.enter_context(offline_stack())
         try:
