@@ -280,8 +280,12 @@ def run(target: Target, steps: list[dict[str, Any]], single: bool) -> int:
 
 
 def _read_event(source: str) -> Any:
-    text = sys.stdin.read() if source == "-" else Path(source).read_text()
-    return json.loads(text)
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text()
+        return json.loads(text)
+    except (OSError, ValueError) as error:
+        where = "standard input" if source == "-" else source
+        raise ValueError(f"cannot read the event from {where}: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
