@@ -299,14 +299,27 @@ def test_make_invoke_without_s_prints_the_result_alone():
 def test_a_rebuild_gives_a_running_session_new_execution_environments(tmp_path):
     """`make invoke` rebuilds when a source changed; the session's warm functions, started on
     the old build, are then replaced, as a deployment replaces Lambda's environments."""
+    from types import SimpleNamespace
+
     from local.invoke import BuiltStack
-    from local.offline import offline_stack
+    from local.offline import OfflineStack
 
     for part in ("ConnectorLayer", "GetSmsFunction"):
         (tmp_path / part).symlink_to(BUILD_DIR / part)
     stamp = tmp_path / ".built"
     stamp.touch()
-    with offline_stack() as offline, BuiltStack(offline, tmp_path) as built:
+    # the functions are made, not started: nothing needs to listen (moto's state is per process,
+    # so an offline stack here would collide with the other modules')
+    nowhere = "http://127.0.0.1:9"
+    offline = OfflineStack(
+        nowhere,
+        SimpleNamespace(url=nowhere),  # type: ignore[arg-type]
+        nowhere,
+        nowhere,
+        resources={"TwilioCredentialsSecret": "secret", "IdempotencyTable": "table"},
+    )
+    built = BuiltStack(offline, tmp_path)
+    with built.api:
         before = built.function("GetSmsFunction")
         assert built.function("GetSmsFunction") is before  # warm
         os.utime(stamp, (stamp.stat().st_atime, stamp.stat().st_mtime + 5))
