@@ -20,12 +20,16 @@ HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
 HOST_BUILD := .aws-sam/build-$(HOST_ARCH)
 
 .PHONY: help venv lint validate build build-host test unit demo invoke bench fuzz goldens \
-	goldens-regex locale-data clean checkov replay-dlq phone-table
+	goldens-regex locale-data clean checkov replay-dlq phone-table offline-start offline-stop \
+	sign-inbound
 
 help:
 	@echo "make demo   run the connector offline (moto + Twilio emulator) and print the result"
 	@echo "make test   ruff, sam validate --lint, sam build, pytest"
 	@echo "make invoke FN=SendSmsFunction EVENT=events/send_sms.json   one function, one event, offline"
+	@echo "            [PARAMS='DefaultPhoneRegion=US ...']  template parameters; STEPS=file.json: a list of events"
+	@echo "make offline-start / offline-stop   keep the offline stand-ins running between make invoke runs"
+	@echo "make sign-inbound BODY='Body=Order Number 1'   a signed inbound event for InboundSmsFunction"
 	@echo "make bench  benchmarks (not part of make test)"
 	@echo "make fuzz   10,000 fuzzed events per handler (make test runs a small profile)"
 	@echo "make goldens  render the template corpus with Apache FreeMarker (needs Java 17, apt-get)"
@@ -35,11 +39,13 @@ help:
 	@echo "make goldens-regex  re-record the trigger-pattern goldens with Java 17 (javac)"
 	@echo "make phone-table  regenerate the E.164 length table from phonenumbers (after upgrading it)"
 
+# (on standard error: `make invoke`'s standard output is its result alone, even on a fresh clone)
 $(STAMP): requirements-dev.txt layers/connector/requirements.txt
 	@test -n "$(PYTHON_BOOT)" || scripts/find-python >/dev/null
-	@test -x $(BIN)/python || $(PYTHON_BOOT) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "creating $(VENV) and installing requirements-dev.txt" >&2
+	@test -x $(BIN)/python || $(PYTHON_BOOT) -m venv $(VENV) >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -65,13 +71,22 @@ build: $(STAMP)
 	@echo "built layer contains twilio_connector"
 
 # The same functions and layer, built for this machine (identical but for compiled extensions),
-# so that tests and `make invoke` run exactly what sam build packs.
-build-host: $(STAMP)
+# so that tests and `make invoke` run exactly what sam build packs. Built again only when a source
+# changed (a file added or removed changes its folder's time); sam build's output goes to standard
+# error, so that `make -s invoke ... | jq` reads the result alone.
+HOST_BUILT := $(HOST_BUILD)/.built
+BUILD_SOURCES := template.yaml $(shell find layers functions -name __pycache__ -prune -o -print)
+
+build-host: $(HOST_BUILT)
+
+$(HOST_BUILT): $(STAMP) $(BUILD_SOURCES)
+	@echo "sam build for $(HOST_ARCH) into $(HOST_BUILD)" >&2
 	@mkdir -p .aws-sam
-	sed -E 's/\barm64\b/$(HOST_ARCH)/g' template.yaml > .aws-sam/template-$(HOST_ARCH).yaml
-	$(BIN)/sam build --cached --parallel --template-file .aws-sam/template-$(HOST_ARCH).yaml \
-		--base-dir . --build-dir $(HOST_BUILD) --cache-dir .aws-sam/cache-$(HOST_ARCH)
-	$(COMPILE) $(HOST_BUILD)
+	@sed -E 's/\barm64\b/$(HOST_ARCH)/g' template.yaml > .aws-sam/template-$(HOST_ARCH).yaml
+	@$(BIN)/sam build --cached --parallel --template-file .aws-sam/template-$(HOST_ARCH).yaml \
+		--base-dir . --build-dir $(HOST_BUILD) --cache-dir .aws-sam/cache-$(HOST_ARCH) >&2
+	@$(COMPILE) $(HOST_BUILD) >&2
+	@touch $@
 
 unit: $(STAMP)
 	@BUILT_FUNCTIONS=$(HOST_BUILD) $(BIN)/python -m pytest; rc=$$?; \
@@ -84,11 +99,32 @@ demo: build-host
 	BUILT_FUNCTIONS=$(HOST_BUILD) $(BIN)/python -m local.demo_workflow
 
 # Like `sam local invoke FN -e EVENT`, without Docker or an AWS/Twilio account: the function as
-# sam build packs it, in a clean interpreter, against moto and the Twilio emulator.
-# EVENT=- (or no EVENT) reads the event from standard input.
-invoke: build-host
-	@test -n "$(FN)" || { echo "usage: make invoke FN=SendSmsFunction EVENT=events/send_sms.json" >&2; exit 2; }
-	@$(BIN)/python -m local.invoke $(FN) $(or $(EVENT),-) --build-dir $(HOST_BUILD)
+# sam build packs it, in a clean interpreter, against moto and the Twilio emulator. Standard output
+# is the result alone. EVENT=- (or no EVENT) reads the event from standard input; PARAMS overrides
+# template parameters (sam's --parameter-overrides syntax); STEPS=file.json runs a list of
+# {function, event} in order against the same stand-ins. In an offline session (offline-start),
+# every invocation runs against the session's stand-ins (NO_SESSION=1: stand-ins of its own).
+INVOKE_ARGS = $(if $(STEPS),--steps $(STEPS),$(FN) $(or $(EVENT),-))
+invoke: $(if $(FN)$(STEPS),$(HOST_BUILT))
+	@test -n "$(FN)$(STEPS)" || { echo "usage: make invoke FN=SendSmsFunction EVENT=events/send_sms.json [PARAMS='Name=Value ...'] | STEPS=events/steps/schedule_then_cancel.json" >&2; exit 2; }
+	@$(BIN)/python -m local.invoke $(INVOKE_ARGS) --build-dir $(HOST_BUILD) $(if $(NO_SESSION),--no-session) \
+		--parameter-overrides "$$PARAMS"
+
+# An offline session (local/session.py): moto, the emulator and the warm functions stay up in the
+# background, answering Lambda's Invoke API like `sam local start-lambda` (PORT=3001: on that
+# port; a free one otherwise), until offline-stop.
+offline-start: $(HOST_BUILT)
+	@$(BIN)/python -m local.session start --build-dir $(HOST_BUILD) --parameter-overrides "$$PARAMS" \
+		$(if $(PORT),--port $(PORT))
+
+offline-stop: $(STAMP)
+	@$(BIN)/python -m local.session stop
+
+# A signed inbound webhook event of your own (local/sign_inbound.py); OUT=file, ROUTE=/status,
+# PUBLIC_URL= (the PublicWebhookUrl the function runs with).
+sign-inbound: $(STAMP)
+	@$(BIN)/python -m local.sign_inbound --body "$$BODY" --route "$(or $(ROUTE),/sms)" \
+		--public-url "$$PUBLIC_URL" --out "$$OUT"
 
 # Cold starts are measured in an interpreter holding only the layer's requirements, as in Lambda
 # (the dev environment carries the SAM CLI's dependencies, which make boto3 heavier to import).

@@ -193,8 +193,9 @@ def main() -> int:
         if verified is None:
             return 1
 
-        emulator.drain_callbacks()
+        report = emulator.drain_callbacks()
         print("\nSMS_STATUS_CHANGED events (Twilio's status callbacks, via POST /status)")
+        print(f"  {report.summary()}")
         statuses = drain(events_queue)
         for event in statuses:
             detail = event["detail"]

@@ -19,10 +19,14 @@ SENDER = "+14155550100"
 MESSAGE_SID = "SM" + "7" * 32
 
 
-def signed_event(path: str, params: dict[str, str]) -> dict[str, Any]:
+def signed_event(
+    path: str, params: dict[str, str], url: str | None = None, token: str = TEST_AUTH_TOKEN
+) -> dict[str, Any]:
+    """The proxy event of Twilio's POST of ``params`` to ``path``, signed with ``token`` for the
+    URL the function rebuilds from the event (or ``url``, a PublicWebhookUrl's)."""
     from twilio.request_validator import RequestValidator
 
-    url = f"https://{HOST}/Prod{path}"
+    url = url or f"https://{HOST}/Prod{path}"
     headers = {
         "Accept": "*/*",
         "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
@@ -30,7 +34,7 @@ def signed_event(path: str, params: dict[str, str]) -> dict[str, Any]:
         "User-Agent": "TwilioProxy/1.1",
         "X-Forwarded-Proto": "https",
         "X-Forwarded-Port": "443",
-        "X-Twilio-Signature": RequestValidator(TEST_AUTH_TOKEN).compute_signature(url, params),
+        "X-Twilio-Signature": RequestValidator(token).compute_signature(url, params),
     }
     event = proxy_event("POST", path, headers, urlencode(params))
     event["requestContext"]["requestId"] = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"

@@ -4,6 +4,7 @@ resolving what a function's environment holds once deployed, for running it offl
 from __future__ import annotations
 
 import re
+import shlex
 from functools import cache
 from typing import Any
 
@@ -161,3 +162,63 @@ def state_machine_definition(logical_id: str, resolver: Resolver) -> str:
     for name, value in resolver.resolve(properties.get("DefinitionSubstitutions", {})).items():
         text = text.replace("${" + name + "}", str(value))
     return text
+
+
+def parse_parameter_overrides(text: str) -> dict[str, str]:
+    """``sam deploy --parameter-overrides``' syntax: ``Name=Value`` pairs separated by spaces, a
+    value with spaces quoted as a shell would (``SmsTriggers='[{"name": "x", ...}]'``), or
+    ``ParameterKey=Name,ParameterValue=Value``; checked as CloudFormation checks them."""
+    values: dict[str, str] = {}
+    try:
+        tokens = shlex.split(text or "")
+    except ValueError as error:
+        raise ValueError(f"parameter overrides: {error} in {text!r}") from None
+    for token in tokens:
+        long_form = re.fullmatch(r"ParameterKey=([^,]+),ParameterValue=(.*)", token, re.S)
+        name, equals, value = (
+            (long_form[1], "=", long_form[2]) if long_form else token.partition("=")
+        )
+        if not equals or not name:
+            raise ValueError(f"parameter overrides: {token!r} is not Name=Value")
+        values[name] = value
+    check_parameters(values)
+    return values
+
+
+def check_parameters(values: dict[str, str]) -> None:
+    """Refuse what CloudFormation refuses: an unknown parameter, a value outside its
+    ``AllowedValues`` / ``AllowedPattern`` / ``Min``/``MaxValue`` / ``Min``/``MaxLength``."""
+    declared = _template()["Parameters"]
+    for name, value in values.items():
+        spec = declared.get(name)
+        if spec is None:
+            raise ValueError(
+                f"template.yaml has no parameter {name!r}; it has {', '.join(sorted(declared))}"
+            )
+        problem = _parameter_problem(spec, value)
+        if problem:
+            raise ValueError(f"Parameter '{name}' {problem}")
+
+
+def _parameter_problem(spec: dict[str, Any], value: str) -> str | None:
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [str(item) for item in allowed]:
+        return f"must be one of AllowedValues: {', '.join(str(item) for item in allowed)}"
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return "must be a number"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"must be a number not less than {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"must be a number not greater than {spec['MaxValue']}"
+        return None
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None and not re.fullmatch(pattern, value, re.S):
+        return f"must match pattern {pattern}"
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        return f"must contain at least {spec['MinLength']} characters"
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        return f"must contain at most {spec['MaxLength']} characters"
+    return None

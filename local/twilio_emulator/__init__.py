@@ -4,8 +4,16 @@ from local.twilio_emulator.server import (
     MAGIC_FROM,
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
+    CallbackReport,
     Faults,
     TwilioEmulator,
 )
 
-__all__ = ["MAGIC_FROM", "TEST_ACCOUNT_SID", "TEST_AUTH_TOKEN", "Faults", "TwilioEmulator"]
+__all__ = [
+    "MAGIC_FROM",
+    "TEST_ACCOUNT_SID",
+    "TEST_AUTH_TOKEN",
+    "CallbackReport",
+    "Faults",
+    "TwilioEmulator",
+]

@@ -122,6 +122,33 @@ class Faults:
     hang_seconds: float = 5.0
 
 
+@dataclass
+class CallbackReport:
+    """The status callbacks a drain waited for (each one POST: "sent", then the final status)
+    and what became of them."""
+
+    expected: int = 0  # queued since the last drain
+    arrived: int = 0  # answered 2xx by the webhook
+    refused: int = 0  # answered, but not 2xx
+    unreachable: int = 0  # the connection failed
+    #: The drain stopped waiting (no callback went out for its ``timeout``) before the last one.
+    gave_up: bool = False
+
+    @property
+    def outstanding(self) -> int:
+        return max(0, self.expected - self.arrived - self.refused - self.unreachable)
+
+    def summary(self) -> str:
+        text = f"waited for {self.expected} status callback(s): {self.arrived} arrived"
+        if self.refused:
+            text += f", {self.refused} refused (not 2xx)"
+        if self.unreachable:
+            text += f", {self.unreachable} unreachable"
+        if self.outstanding:
+            text += f", {self.outstanding} still outstanding when the wait stopped"
+        return text
+
+
 def segments(body: str) -> int:
     if not body:
         return 1
@@ -162,6 +189,10 @@ class TwilioEmulator:
         self.webhook_deliveries: list[dict[str, Any]] = []  # every webhook sent, and its answer
         self.status_callbacks = True  # False: status callbacks are not sent (not a Twilio switch)
         self._callbacks: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
+        #: Status callbacks since the emulator started (the last drain's are subtracted from these).
+        self._callback_counts = CallbackReport()
+        self._drained = CallbackReport()
+        self._count_lock = threading.Lock()
         self._callback_thread = threading.Thread(target=self._deliver_callbacks, daemon=True)
         #: The emulator's clock is real time plus this (``advance`` moves it forward).
         self.clock_offset = timedelta(0)
@@ -254,7 +285,7 @@ class TwilioEmulator:
                 message["from"] = message["from"] or min(self.numbers)
                 released.append(sid)
                 if callback:
-                    self._callbacks.put((callback, {"sid": sid}))
+                    self._queue_callbacks(callback, sid)
         return released
 
     def _run_scheduler(self) -> None:
@@ -331,7 +362,7 @@ class TwilioEmulator:
             status_callback=callback or None,
         )
         if callback and not send_at and self.status_callbacks:
-            self._callbacks.put((callback, {"sid": message["sid"]}))
+            self._queue_callbacks(callback, message["sid"])
         return message
 
     def _send_at(self, form: dict[str, list[str]], service: str) -> datetime | None:
@@ -633,6 +664,15 @@ class TwilioEmulator:
         }
         return self.signed_post(url, params, account)
 
+    def _count(self, name: str, n: int) -> None:
+        with self._count_lock:
+            setattr(self._callback_counts, name, getattr(self._callback_counts, name) + n)
+
+    def _queue_callbacks(self, url: str, sid: str) -> None:
+        """The message's two status callbacks ("sent", then its final status) go out in order."""
+        self._count("expected", 2)
+        self._callbacks.put((url, {"sid": sid}))
+
     def _deliver_callbacks(self) -> None:
         """After a send with a StatusCallback: "sent", then the final status, as Twilio does."""
         while (item := self._callbacks.get()) is not None:
@@ -640,6 +680,7 @@ class TwilioEmulator:
             try:
                 message = self.messages.get(data["sid"])
                 if message is None:
+                    self._count("expected", -2)
                     continue
                 final, error = self.delivery_outcomes.get(message["to"], ("delivered", None))
                 for status in ("sent", final):
@@ -663,19 +704,41 @@ class TwilioEmulator:
                     if status != "sent" and error:
                         params["ErrorCode"] = str(error)
                     try:
-                        self.signed_post(url, params, message["account_sid"])
+                        answer = self.signed_post(url, params, message["account_sid"])
                     except OSError:
                         self.webhook_deliveries.append(
                             {"url": url, "params": params, "status": None}
                         )
+                        self._count("unreachable", 1)
+                    else:
+                        if 200 <= answer["status"] < 300:
+                            self._count("arrived", 1)
+                        else:
+                            self._count("refused", 1)
             finally:
                 self._callbacks.task_done()
 
-    def drain_callbacks(self, timeout: float = 10.0) -> None:
-        """Wait until every status callback queued so far has been delivered."""
+    def drain_callbacks(self, timeout: float = 10.0) -> CallbackReport:
+        """Wait until every status callback queued so far has been delivered, or until none has
+        gone out for ``timeout`` seconds; what was waited for since the last drain, and what
+        became of it."""
+        counts = self._callback_counts
+        done = counts.arrived + counts.refused + counts.unreachable
         deadline = time.monotonic() + timeout
         while self._callbacks.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.01)
+            now_done = counts.arrived + counts.refused + counts.unreachable
+            if now_done != done:  # progress: a large send's callbacks take their time
+                done, deadline = now_done, time.monotonic() + timeout
+        with self._count_lock:
+            last, self._drained = self._drained, CallbackReport(**vars(counts))
+        return CallbackReport(
+            expected=self._drained.expected - last.expected,
+            arrived=self._drained.arrived - last.arrived,
+            refused=self._drained.refused - last.refused,
+            unreachable=self._drained.unreachable - last.unreachable,
+            gave_up=bool(self._callbacks.unfinished_tasks),
+        )
 
     # --- auth ------------------------------------------------------------------------------------
     def authenticate(self, header: str | None, account: str) -> None:

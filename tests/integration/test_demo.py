@@ -32,3 +32,5 @@ def test_demo_sends_two_messages_and_shows_a_catalogued_error():
     assert "status approved  valid true" in run.stdout
     assert "+14155550100  valid true  US  line type mobile" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
+    assert '{"_aws"' not in run.stdout + run.stderr  # no raw metric records on the user's screen
+    assert "No application metrics to publish" not in run.stderr
