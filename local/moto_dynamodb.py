@@ -140,11 +140,14 @@ def _restore(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
 
 def keep_alive() -> None:
     """moto's server answers in HTTP/1.0, closing the connection after each answer; DynamoDB
-    keeps it open (HTTP/1.1), and botocore's pool reuses it. Without this, every call of the
+    keeps it open (HTTP/1.1), and botocore's pool reuses it, as here. Without this, every call of the
     function under ``make bench`` would pay for a new connection that AWS does not cost it."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     MotoRequestHandler.protocol_version = "HTTP/1.1"
+    # an answer's headers and body are two writes: without TCP_NODELAY the body would wait for
+    # the client's delayed ACK of the headers (40 ms) on a connection kept open
+    MotoRequestHandler.disable_nagle_algorithm = True
 
 
 if __name__ == "__main__":
