@@ -91,3 +91,15 @@ def test_the_webhook_api_is_throttled(template):
     assert setting["ResourcePath"] == "/*" and setting["HttpMethod"] == "*"
     assert setting["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
     assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiBurstLimit"}
+
+
+def test_every_parameter_is_described_and_in_exactly_one_group(template):
+    """`sam deploy --guided` and the console show each parameter with its description, grouped."""
+    interface = template["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
+    for name, spec in template["Parameters"].items():
+        assert spec.get("Description", "").strip(), f"{name} has no Description"
+        assert grouped.count(name) == 1, f"{name} is in {grouped.count(name)} parameter groups"
+        assert interface["ParameterLabels"][name]["default"], name
+    assert set(grouped) == set(template["Parameters"]), "a group names an unknown parameter"
+    assert set(interface["ParameterLabels"]) == set(template["Parameters"])
