@@ -2,6 +2,7 @@
 parameter described and grouped, and the README's table of what the default stack creates."""
 
 import re
+import tomllib
 
 import pytest
 
@@ -171,3 +172,17 @@ def test_the_readme_prices_are_the_benchmarks():
     assert f"${bench.LAMBDA_REQUEST * 1e6:.2f} a million requests" in readme
     assert f"${bench.DYNAMODB_WRITE_UNIT * 1e6:.3f} a million write units" in readme
     assert f"${bench.DYNAMODB_READ_UNIT * 1e6:.3f} a million read units" in readme
+
+
+def test_samconfig_deploys_the_template_with_the_guided_defaults(template):
+    """`sam deploy --guided`, Enter at every prompt: samconfig.toml's answers must let it finish."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    deploy = config["default"]["deploy"]["parameters"]
+    assert deploy["confirm_changeset"] is False  # no "Deploy this changeset? [y/N]" to refuse
+    assert deploy["resolve_s3"] is True
+    named = {"RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"}
+    iam = [r for r in template["Resources"].values() if r["Type"].startswith("AWS::IAM::")]
+    assert not [r for r in iam if named & set(r.get("Properties", {}))], "CAPABILITY_NAMED_IAM"
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    stack = config["default"]["global"]["parameters"]["stack_name"]
+    assert f"--stack-name {stack}" in (ROOT / "README.md").read_text()
