@@ -170,7 +170,7 @@ checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation secrets \
 		--compact --quiet --skip-download
 
-# The dead-letter replay (README "Operations"), against the deployed stack STACK (samconfig's
+# The dead-letter replay (docs/operations.md), against the deployed stack STACK (samconfig's
 # stack_name by default) or the queue QUEUE_URL, with the caller's AWS credentials and region
 # (AWS_PROFILE, AWS_DEFAULT_REGION; AWS_ENDPOINT_URL for moto). DRY_RUN=1 publishes and deletes nothing.
 STACK ?= twilio-connector

@@ -140,8 +140,9 @@ def _restore(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
 
 def keep_alive() -> None:
     """moto's server answers in HTTP/1.0, closing the connection after each answer; DynamoDB
-    keeps it open (HTTP/1.1), and botocore's pool reuses it, as here. Without this, every call of the
-    function under ``make bench`` would pay for a new connection that AWS does not cost it."""
+    keeps it open (HTTP/1.1), and botocore's pool reuses it, as here. Without this, every call
+    of the function under ``make bench`` would pay for a new connection that AWS does not cost
+    it."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     MotoRequestHandler.protocol_version = "HTTP/1.1"

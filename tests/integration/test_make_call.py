@@ -115,7 +115,7 @@ def test_input_errors_place_no_call(aws, emulator, handler, lambda_context, even
         assert body["field"] in MAKE_CALL_INPUTS, body
 
 
-#: MAKE_CALL's input fields (the README's section)
+#: MAKE_CALL's input fields (docs/actions.md's section)
 MAKE_CALL_INPUTS = {
     "callTo",
     "callFrom",

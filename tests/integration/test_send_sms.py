@@ -316,7 +316,7 @@ def test_input_errors_send_nothing(aws, emulator, handler, lambda_context, event
     assert body["field"] in SEND_SMS_INPUTS or body.get("didYouMean") in SEND_SMS_INPUTS, body
 
 
-#: SEND_SMS's input fields (the README's table)
+#: SEND_SMS's input fields (docs/actions.md's table)
 SEND_SMS_INPUTS = {
     "smsTo", "smsBody", "smsFrom", "metadata", "messagingServiceSid", "mediaUrl",
     "statusCallback", "sendAt", "sendAtOffset", "validityPeriod", "idempotencyKey", "taskToken",

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from local.lambda_loader import ROOT
-from local.template import load_template
+from local.template import Resolver, load_template
 
 NOTIFY = [{"If": ["CreateAlarmTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}]
 
@@ -42,12 +42,14 @@ def test_the_dead_letter_queue_alarms_on_any_message(resources):
 
 
 def test_every_alarm_notifies_the_topic_and_names_its_runbook(resources):
-    readme = (ROOT / "README.md").read_text()
+    runbooks = (ROOT / "docs" / "operations.md").read_text()
+    runbooks = runbooks[runbooks.index("### Runbook") :]
     for name, alarm in of_type(resources, "AWS::CloudWatch::Alarm").items():
         props = alarm["Properties"]
         assert props["AlarmActions"] == NOTIFY == props["OKActions"], name
-        [runbook] = re.findall(r'Runbook: README, Operations, "([^"]+)"', props["AlarmDescription"])
-        assert f"**{runbook}**" in readme, f"{name}: README has no runbook entry {runbook!r}"
+        description = " ".join(props["AlarmDescription"].split())
+        [runbook] = re.findall(r'Runbook: docs/operations\.md, "([^"]+)"', description)
+        assert f"**{runbook}**" in runbooks, f"{name}: no runbook {runbook!r} in docs/operations.md"
 
 
 def test_the_email_subscription_and_topic_are_optional(resources):
@@ -76,15 +78,29 @@ def test_the_dashboard_shows_what_operators_need(resources):
 
 def test_access_logs_are_json_without_numbers_bodies_or_query_strings(resources):
     api = resources["InboundApi"]["Properties"]
-    setting = api["AccessLogSetting"]
+    condition, setting, otherwise = api["AccessLogSetting"]["If"]
+    assert (condition, otherwise) == ("AccessLogs", {"Ref": "AWS::NoValue"})
     assert setting["DestinationArn"] == {"GetAtt": "InboundApiAccessLogGroup.Arn"}
     fields = json.loads(re.sub(r"\$context\.error\.messageString", '"e"', setting["Format"]))
     assert "resourcePath" in fields and "status" in fields and "requestId" in fields
     variables = " ".join(str(v) for v in fields.values())
     for leak in ("$input", "querystring", "$context.path", "requestOverride", "$request"):
         assert leak not in variables
-    group = resources["InboundApiAccessLogGroup"]["Properties"]
-    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    group = resources["InboundApiAccessLogGroup"]
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert group["Condition"] == "AccessLogs"
+
+
+def test_the_account_wide_log_role_is_opt_in(resources):
+    """API Gateway's log role is one per account and region and outlives the stack: the default
+    stack leaves it alone, and so writes no access logs (API Gateway refuses them without it)."""
+    resolver = Resolver({}, {})
+    assert not resolver.condition("SetLogRole") and not resolver.condition("AccessLogs")
+    assert Resolver({"SetApiGatewayLogRole": "true"}, {}).condition("AccessLogs")
+    assert Resolver({"ApiAccessLogs": "true"}, {}).condition("AccessLogs")
+    assert not Resolver({"ApiAccessLogs": "true"}, {}).condition("SetLogRole")
+    for name in ("ApiGatewayLogRole", "ApiGatewayAccount"):
+        assert resources[name]["Condition"] == "SetLogRole"
 
 
 def test_send_sms_has_a_concurrency_budget(resources):

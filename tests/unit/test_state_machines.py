@@ -113,20 +113,20 @@ def test_the_campaign_may_write_large_results():
 
 
 def transient_codes() -> set[str]:
-    """The connector's codes in the README's `Retry` block: what it calls transient."""
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("The `Retry` block to use with it")[1].split("```json")[1]
+    """The connector's codes in docs/workflows.md's `Retry` block: what it calls transient."""
+    workflows = (ROOT / "docs" / "workflows.md").read_text()
+    block = workflows.split("The `Retry` block to use with it")[1].split("```json")[1]
     retriers = json.loads("{" + block.split("```")[0] + "}")["Retry"]
     return {code for r in retriers for code in r["ErrorEquals"] if code in CATALOGUE}
 
 
-def test_the_readme_names_transient_codes():
+def test_the_docs_name_transient_codes():
     assert {"SERVICE_UNAVAILABLE", "SEND_OUTCOME_AMBIGUOUS", "CONFLICT"} <= transient_codes()
 
 
 @pytest.mark.parametrize("machine", MACHINES)
 def test_every_send_retries_every_transient_code(machine):
-    """Each shipped SEND_SMS task retries what the README tells users to retry."""
+    """Each shipped SEND_SMS task retries what docs/workflows.md tells users to retry."""
     sends = [
         (name, state)
         for name, state in states(definition(machine))

@@ -1,9 +1,14 @@
-"""template.yaml: the contract's logical IDs, handlers that exist, least privilege, Globals."""
+"""template.yaml: the contract's logical IDs, handlers that exist, least privilege, Globals, every
+parameter described and grouped, and the README's table of what the default stack creates."""
+
+import re
+import tomllib
 
 import pytest
 
+from local import bench
 from local.lambda_loader import ROOT
-from local.template import load_template
+from local.template import Resolver, load_template
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +96,93 @@ def test_the_webhook_api_is_throttled(template):
     assert setting["ResourcePath"] == "/*" and setting["HttpMethod"] == "*"
     assert setting["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
     assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiBurstLimit"}
+
+
+def test_every_parameter_is_described_and_in_exactly_one_group(template):
+    """`sam deploy --guided` and the console show each parameter with its description, grouped."""
+    interface = template["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
+    for name, spec in template["Parameters"].items():
+        assert spec.get("Description", "").strip(), f"{name} has no Description"
+        assert grouped.count(name) == 1, f"{name} is in {grouped.count(name)} parameter groups"
+        assert interface["ParameterLabels"][name]["default"], name
+    assert set(grouped) == set(template["Parameters"]), "a group names an unknown parameter"
+    assert set(interface["ParameterLabels"]) == set(template["Parameters"])
+
+
+#: Resources of the default stack the README's table leaves out: plumbing with no cost or use
+#: of its own (the wait handle orders the API after the log role; the policy belongs to the topic).
+NOT_IN_THE_TABLE = {"AWS::CloudFormation::WaitConditionHandle", "AWS::SNS::TopicPolicy"}
+#: The list prices the README's table uses (us-east-1, the date in local/bench.py).
+ALARM_MONTH, DASHBOARD_MONTH, SECRET_MONTH = 0.10, 3.00, 0.40
+
+
+def default_stack(template) -> dict[str, int]:
+    """How many resources of each type a deploy with every parameter at its default creates."""
+    resolver = Resolver({}, {})
+    counts: dict[str, int] = {}
+    for resource in template["Resources"].values():
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue
+        counts[resource["Type"]] = counts.get(resource["Type"], 0) + 1
+    return counts
+
+
+def stack_table() -> tuple[dict[str, tuple[int, str]], str]:
+    """The README's table of what the default stack creates: type -> (count, cost at rest)."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## What the default stack creates", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and re.fullmatch(r"`AWS::[\w:]+`", cells[2]):
+            assert cells[2].strip("`") not in rows, f"{cells[2]} twice in the table"
+            rows[cells[2].strip("`")] = (int(cells[1].replace(",", "")), cells[3])
+    return rows, section
+
+
+def test_the_readme_table_counts_what_the_default_stack_creates(template):
+    rows, _ = stack_table()
+    created = default_stack(template)
+    assert set(rows) == set(created) - NOT_IN_THE_TABLE, "a resource type missing or extra"
+    for kind, (count, _) in rows.items():
+        assert count == created[kind], f"README: {count} x {kind}, template: {created[kind]}"
+    # "one IAM role each": SAM creates a function's role unless the template names one
+    assert not [f for f in functions(template).values() if "Role" in f["Properties"]]
+
+
+def test_the_readme_cost_at_rest_follows_the_counts(template):
+    rows, section = stack_table()
+    created = default_stack(template)
+    alarms = created["AWS::CloudWatch::Alarm"] * ALARM_MONTH
+    secrets = created.get("AWS::SecretsManager::Secret", 0) * SECRET_MONTH
+    dashboards = created["AWS::CloudWatch::Dashboard"] * DASHBOARD_MONTH
+    assert rows["AWS::CloudWatch::Alarm"][1].startswith(f"${alarms:.2f} (${ALARM_MONTH:.2f} each)")
+    assert rows["AWS::SecretsManager::Secret"][1] == f"${secrets:.2f}"
+    assert rows["AWS::CloudWatch::Dashboard"][1].startswith(f"${dashboards:.2f}")
+    low, high = alarms + secrets, alarms + secrets + dashboards
+    assert f"**${low:.2f} to ${high:.2f} a month**" in section
+
+
+def test_the_readme_prices_are_the_benchmarks():
+    """The per-1,000-SMS figures use the prices `make bench` uses, with their date."""
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"us-east-1 as published on {bench.PRICES_DATE}" in readme
+    assert f"${bench.LAMBDA_ARM_GB_SECOND:.10f} a GB-second" in readme
+    assert f"${bench.LAMBDA_REQUEST * 1e6:.2f} a million requests" in readme
+    assert f"${bench.DYNAMODB_WRITE_UNIT * 1e6:.3f} a million write units" in readme
+    assert f"${bench.DYNAMODB_READ_UNIT * 1e6:.3f} a million read units" in readme
+
+
+def test_samconfig_deploys_the_template_with_the_guided_defaults(template):
+    """`sam deploy --guided`, Enter at every prompt: samconfig.toml's answers must let it finish."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    deploy = config["default"]["deploy"]["parameters"]
+    assert deploy["confirm_changeset"] is False  # no "Deploy this changeset? [y/N]" to refuse
+    assert deploy["resolve_s3"] is True
+    named = {"RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"}
+    iam = [r for r in template["Resources"].values() if r["Type"].startswith("AWS::IAM::")]
+    assert not [r for r in iam if named & set(r.get("Properties", {}))], "CAPABILITY_NAMED_IAM"
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    stack = config["default"]["global"]["parameters"]["stack_name"]
+    assert f"--stack-name {stack}" in (ROOT / "README.md").read_text()

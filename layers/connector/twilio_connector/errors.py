@@ -389,7 +389,7 @@ def is_transient_aws(exc: BaseException) -> bool:
 
 def aws_failure(exc: BaseException, what: str) -> ConnectorError:
     """The catalogued error for a failed AWS call (``what`` names the resource): the deadline's
-    own error as it is, anything else ``SERVICE_UNAVAILABLE`` (in the README's Retry list)."""
+    own error as it is, anything else ``SERVICE_UNAVAILABLE`` (docs/workflows.md: Retry)."""
     if isinstance(exc, ConnectorError):
         return exc
     return SERVICE_UNAVAILABLE(f"{what} is unavailable ({aws_error_code(exc)})")

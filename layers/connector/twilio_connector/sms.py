@@ -691,8 +691,8 @@ class Sender:
                 f"A message with this text to {mask_phone(claim.recipient)} exists, but "
                 f"{len(unsettled)} other request(s) sending the same text to this recipient have "
                 "not settled: it cannot be told whose it is. Retry: once they settle it is "
-                "decided; if this persists, see the README (a possible duplicate against a "
-                "possible loss)",
+                'decided; if this persists, see docs/workflows.md, "What reconciliation adopts" '
+                "(a possible duplicate against a possible loss)",
                 candidates=len(unowned),
             )
         return unowned[-1]  # the oldest: the nearest to this request's attempt
