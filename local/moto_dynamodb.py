@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 from typing import Any
 
@@ -138,22 +139,25 @@ def _restore(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
         table.items[hash_key][range_key] = item
 
 
-def keep_alive() -> None:
-    """moto's server answers in HTTP/1.0, closing the connection after each answer; DynamoDB
-    keeps it open (HTTP/1.1), and botocore's pool reuses it, as here. Without this, every call
-    of the function under ``make bench`` would pay for a new connection that AWS does not cost
-    it."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
+def serve(argv: list[str]) -> None:
+    """moto's server app, served as DynamoDB serves: on HTTP/1.1 connections kept open, which
+    botocore's pool reuses. moto's own server (werkzeug's) closes every connection after its
+    answer, so each call of the function under ``make bench`` would pay for a new connection
+    that AWS does not cost it. Served by waitress (threads, keep-alive, TCP_NODELAY)."""
+    import argparse
 
-    MotoRequestHandler.protocol_version = "HTTP/1.1"
-    # an answer's headers and body are two writes: without TCP_NODELAY the body would wait for
-    # the client's delayed ACK of the headers (40 ms) on a connection kept open
-    MotoRequestHandler.disable_nagle_algorithm = True
+    import waitress
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    parser = argparse.ArgumentParser(description="moto, DynamoDB at its cost, kept-open HTTP")
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    app = DomainDispatcherApplication(create_backend_app)
+    waitress.serve(app, host=args.host, port=args.port, threads=16, _quiet=True)
 
 
 if __name__ == "__main__":
     install()
-    keep_alive()
-    from moto.server import main
-
-    main(sys.argv[1:])
+    serve(sys.argv[1:])
