@@ -285,11 +285,14 @@ def test_the_usage_line_does_not_build_and_a_changed_source_does():
 
 def test_make_invoke_without_s_prints_the_result_alone():
     """Through the Makefile, without `make -s`: nothing make echoes reaches standard output
-    (the build is the one under test: HOST_BUILT empty skips the stamp's check)."""
+    (the build is the one under test: HOST_BUILT empty skips the stamp's check). Run as from a
+    shell: under `make test`, a make inside make would print its "Entering directory" lines,
+    as GNU make does in every sub-make."""
+    shell = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     run = subprocess.run(
         ["make", "invoke", "FN=GetSmsFunction", "EVENT=events/get_sms.json", "HOST_BUILT=",  # noqa: S607
          f"HOST_BUILD={BUILD_DIR}", "PARAMS=DefaultPhoneRegion=US"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False, env=shell,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["sid"] == SAMPLE_MESSAGE_SID
