@@ -1,10 +1,12 @@
 """The Twilio emulator answers as Twilio's official OpenAPI description says it should."""
 
 import base64
+import contextlib
 import json
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -350,15 +352,17 @@ def test_the_clock_control_api(emulator):
     assert emulator.messages[sid]["status"] == "queued"
 
 
-def test_the_callback_drain_says_what_it_waited_for_and_what_arrived(emulator):
-    """Each message's two status callbacks ("sent", then its final status) are counted: those
-    answered 2xx, those answered otherwise, those whose webhook could not be reached."""
+@contextlib.contextmanager
+def webhook(status: Callable[[str], int], delay: float = 0.0) -> Iterator[str]:
+    """A webhook on 127.0.0.1 answering each POST with ``status(path)`` after ``delay`` seconds;
+    its base URL."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Webhook(BaseHTTPRequestHandler):
         def do_POST(self):
             self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(204 if self.path == "/ok" else 500)
+            time.sleep(delay)
+            self.send_response(status(self.path))
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -367,7 +371,16 @@ def test_the_callback_drain_says_what_it_waited_for_and_what_arrived(emulator):
 
     with ThreadingHTTPServer(("127.0.0.1", 0), Webhook) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+
+
+def test_the_callback_drain_says_what_it_waited_for_and_what_arrived(emulator):
+    """Each message's two status callbacks ("sent", then its final status) are counted: those
+    answered 2xx, those answered otherwise, those whose webhook could not be reached."""
+    with webhook(lambda path: 204 if path == "/ok" else 500) as base:
         for callback in (f"{base}/ok", f"{base}/ok", f"{base}/bad"):
             create(emulator, To="+14155550100", From=MAGIC_FROM, Body="x", StatusCallback=callback)
         with socket.socket() as closed:  # a port nobody listens on
@@ -375,7 +388,6 @@ def test_the_callback_drain_says_what_it_waited_for_and_what_arrived(emulator):
             nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}/status"
         create(emulator, To="+14155550100", From=MAGIC_FROM, Body="x", StatusCallback=nowhere)
         report = emulator.drain_callbacks()
-        server.shutdown()
     assert (report.expected, report.arrived, report.refused, report.unreachable) == (8, 4, 2, 2)
     assert report.outstanding == 0 and not report.gave_up
     assert report.summary() == (
@@ -385,26 +397,11 @@ def test_the_callback_drain_says_what_it_waited_for_and_what_arrived(emulator):
 
 
 def test_the_callback_drain_says_when_it_stopped_waiting(emulator):
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class SlowWebhook(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            time.sleep(1.0)
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    with ThreadingHTTPServer(("127.0.0.1", 0), SlowWebhook) as server:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        callback = f"http://127.0.0.1:{server.server_address[1]}/status"
+    with webhook(lambda path: 204, delay=1.0) as base:
+        callback = f"{base}/status"
         create(emulator, To="+14155550100", From=MAGIC_FROM, Body="x", StatusCallback=callback)
         early = emulator.drain_callbacks(timeout=0.3)  # no callback goes out within 0.3 s
         assert early.gave_up and early.expected == 2 and early.outstanding == 2
         assert early.summary().endswith("2 still outstanding when the wait stopped")
         late = emulator.drain_callbacks()
-        server.shutdown()
     assert (late.expected, late.arrived, late.gave_up) == (0, 2, False)
