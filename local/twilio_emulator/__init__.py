@@ -1,6 +1,7 @@
 """A Twilio REST API emulator: see :mod:`local.twilio_emulator.server`."""
 
 from local.twilio_emulator.server import (
+    DEMO_CONTENT_SID,
     MAGIC_FROM,
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
@@ -8,4 +9,11 @@ from local.twilio_emulator.server import (
     TwilioEmulator,
 )
 
-__all__ = ["MAGIC_FROM", "TEST_ACCOUNT_SID", "TEST_AUTH_TOKEN", "Faults", "TwilioEmulator"]
+__all__ = [
+    "DEMO_CONTENT_SID",
+    "MAGIC_FROM",
+    "TEST_ACCOUNT_SID",
+    "TEST_AUTH_TOKEN",
+    "Faults",
+    "TwilioEmulator",
+]
