@@ -295,3 +295,15 @@ def test_a_content_template_needs_no_body_but_something_must_be_sent(
 ):
     body = expect_error(handler, lambda_context, {"smsTo": A}, "MISSING_INPUT")
     assert body["field"] == "smsBody" and "contentSid" in body["message"]
+
+
+def test_a_lost_answer_to_a_content_send_is_reconciled_not_sent_twice(
+    aws, emulator, handler, lambda_context
+):
+    """Twilio stores a Content template's text, not the request's: the lost message is found by
+    recipient and sender, and adopted."""
+    emulator.faults.drop_after_store = 1
+    event = {"smsTo": A, "contentSid": DEMO_CONTENT_SID, "contentVariables": {"1": "Monday"}}
+    result = handler(event, lambda_context)
+    assert len(emulator.messages) == 1
+    assert result["messages"][0]["sid"] == next(iter(emulator.messages))
