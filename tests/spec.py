@@ -30,3 +30,32 @@ def check_response(spec: dict, path: str, method: str, status: int, body: Any) -
 
 def message_schema(spec: dict) -> dict:
     return {"$ref": "#/components/schemas/api.v2010.account.message"}
+
+
+def request_schema(spec: dict, path: str, method: str) -> dict[str, Any]:
+    operation = spec["paths"][path][method.lower()]
+    return operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+
+
+def check_request(spec: dict, path: str, method: str, form: dict[str, list[str]]) -> None:
+    """A form a client sent (``parse_qs`` of it) names only parameters the spec documents, and
+    their values are what it says (a boolean ``true``/``false``, an integer, a pattern...)."""
+    schema = request_schema(spec, path, method)
+    properties = schema["properties"]
+    unknown = sorted(set(form) - set(properties))
+    assert not unknown, f"{method} {path} sends parameters Twilio's spec does not know: {unknown}"
+    typed: dict[str, Any] = {}
+    for name, values in form.items():
+        kind = properties[name].get("type")
+        if kind == "array":
+            typed[name] = values
+        elif kind == "boolean":
+            assert values[0] in ("true", "false"), f"{name}={values[0]!r} is not a boolean"
+            typed[name] = values[0] == "true"
+        elif kind == "integer":
+            assert values[0].lstrip("-").isdigit(), f"{name}={values[0]!r} is not an integer"
+            typed[name] = int(values[0])
+        else:
+            typed[name] = values[0]
+    errors = validate(spec, schema, typed)
+    assert not errors, f"{method} {path}: the request departs from Twilio's spec: {errors[:5]}"

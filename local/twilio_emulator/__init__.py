@@ -1,6 +1,7 @@
 """A Twilio REST API emulator: see :mod:`local.twilio_emulator.server`."""
 
 from local.twilio_emulator.server import (
+    DEMO_CONTENT_SID,
     MAGIC_FROM,
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
@@ -10,6 +11,7 @@ from local.twilio_emulator.server import (
 )
 
 __all__ = [
+    "DEMO_CONTENT_SID",
     "MAGIC_FROM",
     "TEST_ACCOUNT_SID",
     "TEST_AUTH_TOKEN",

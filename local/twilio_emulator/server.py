@@ -4,7 +4,11 @@ It answers like Twilio's documented API: the 2010-04-01 Messages resource (creat
 with filters and ``next_page_uri`` paging, scheduling with ``SendAt`` and cancelling with
 ``Status=canceled``), HTTP Basic auth (20003 on a wrong token), Twilio's
 error JSON, and the magic test numbers of Twilio's test credentials
-(https://www.twilio.com/docs/iam/test-credentials). Switches inject faults: latency, a
+(https://www.twilio.com/docs/iam/test-credentials). Content templates (``ContentSid``,
+``ContentVariables``) are the emulator's ``contents``: an unknown SID is 21655. A ``whatsapp:``
+free-form message (a Body, no ContentSid) to someone who has not written in the last 24 hours is
+accepted (201), then fails with 63016 (its status callback and status), as Twilio does; a Content
+template is delivered. Switches inject faults: latency, a
 concurrency cap answering 429 / 20429, 5xx answers and dropped connections.
 
 Scheduled messages (https://www.twilio.com/docs/messaging/features/message-scheduling) are held
@@ -80,6 +84,15 @@ _ALPHANUMERIC = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 #: Twilio's scheduling window: SendAt 15 minutes to 35 days after the request (error 35114).
 SCHEDULE_MIN = timedelta(minutes=15)
 SCHEDULE_MAX = timedelta(days=35)
+#: A Content template the emulator knows (``emulator.contents`` starts with it).
+DEMO_CONTENT_SID = "HX" + "0" * 28 + "0001"
+#: WhatsApp's customer-service window: free-form messages only this long after the user wrote.
+WHATSAPP_WINDOW = timedelta(hours=24)
+WHATSAPP_63016 = (
+    "Failed to send freeform message because you are outside the allowed window. If you are "
+    "using WhatsApp, please use a Message Template."
+)
+_CONTENT_VARIABLE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
@@ -186,6 +199,12 @@ class TwilioEmulator:
         self.connections = 0  # TCP connections accepted, since the last reset
         #: Final status of messages to a number, for status callbacks: to -> (status, error code).
         self.delivery_outcomes: dict[str, tuple[str, int | None]] = {}
+        #: Final status of one message (sid -> (status, error code)), before delivery_outcomes.
+        self.message_outcomes: dict[str, tuple[str, int | None]] = {}
+        #: Content templates: SID -> body with ``{{1}}``-style variables (Twilio's Content API).
+        self.contents: dict[str, str] = {DEMO_CONTENT_SID: "Your appointment is on {{1}} at {{2}}"}
+        #: When each address last wrote in (inbound messages): the WhatsApp 24-hour window.
+        self.last_inbound: dict[str, datetime] = {}
         self.webhook_deliveries: list[dict[str, Any]] = []  # every webhook sent, and its answer
         self.status_callbacks = True  # False: status callbacks are not sent (not a Twilio switch)
         self._callbacks: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
@@ -248,6 +267,9 @@ class TwilioEmulator:
             self.calls.clear()
             self.requests.clear()
             self.delivery_outcomes.clear()
+            self.message_outcomes.clear()
+            self.contents = {DEMO_CONTENT_SID: "Your appointment is on {{1}} at {{2}}"}
+            self.last_inbound.clear()
             self.webhook_deliveries.clear()
             self.status_callbacks = True
             self.scheduled.clear()
@@ -303,10 +325,15 @@ class TwilioEmulator:
         service = _one(form, "MessagingServiceSid")
         body = _one(form, "Body")
         media = form.get("MediaUrl", [])
+        content_sid = _one(form, "ContentSid")
         if not to:
             raise TwilioApiError(400, 21604, "A 'To' phone number is required.")
         if not sender and not service:
             raise TwilioApiError(400, 21603, "A 'From' phone number is required.")
+        if content_sid:
+            body = self._content_body(content_sid, _one(form, "ContentVariables"))
+        elif _one(form, "ContentVariables"):
+            raise TwilioApiError(400, 21656, "ContentVariables needs a ContentSid.")
         if not body and not media:
             raise TwilioApiError(400, 21602, "Message body is required.")
         if body and len(body) > 1600:
@@ -361,9 +388,48 @@ class TwilioEmulator:
             send_at=send_at,
             status_callback=callback or None,
         )
+        if to.startswith("whatsapp:") and not content_sid and not self._in_window(to):
+            # accepted, then failed: a free-form message outside the customer-service window
+            self.message_outcomes[message["sid"]] = ("failed", 63016)
+            if not (callback and self.status_callbacks):
+                answer = dict(message)
+                self._settle(message, "failed", 63016)
+                return answer
         if callback and not send_at and self.status_callbacks:
             self._queue_callbacks(callback, message["sid"])
         return message
+
+    def _content_body(self, sid: str, raw_variables: str) -> str:
+        """A Content template's text with its variables (its own placeholder where not given)."""
+        if not re.fullmatch(r"HX[0-9a-fA-F]{32}", sid) or sid not in self.contents:
+            raise TwilioApiError(400, 21655, "The Content SID is Invalid.")
+        variables: dict[str, Any] = {}
+        if raw_variables:
+            try:
+                variables = json.loads(raw_variables)
+            except ValueError:
+                variables = None  # type: ignore[assignment]
+            if not isinstance(variables, dict) or not all(
+                isinstance(value, str) for value in variables.values()
+            ):
+                raise TwilioApiError(400, 21656, "The ContentVariables Parameter is invalid.")
+        return _CONTENT_VARIABLE.sub(
+            lambda m: variables.get(m.group(1), m.group(0)), self.contents[sid]
+        )
+
+    def _in_window(self, to: str) -> bool:
+        """Whether ``to`` wrote in within WhatsApp's 24-hour customer-service window."""
+        last = self.last_inbound.get(to)
+        return last is not None and self.now() - last <= WHATSAPP_WINDOW
+
+    def _settle(self, message: dict[str, Any], status: str, error: int | None) -> None:
+        with self._lock:
+            message["status"] = status
+            message["date_updated"] = rfc2822(self.now())
+            if error:
+                message["error_code"] = error
+                if error == 63016:
+                    message["error_message"] = WHATSAPP_63016
 
     def _send_at(self, form: dict[str, list[str]], service: str) -> datetime | None:
         """When a message is to be sent, if it is scheduled. Twilio schedules with
@@ -641,6 +707,8 @@ class TwilioEmulator:
         message = self.store(
             account, to=to, from_=from_, body=body, status="received", direction="inbound"
         )
+        with self._lock:
+            self.last_inbound[from_] = self.now()
         params = {
             "ToCountry": "US",
             "ToState": "CA",
@@ -682,8 +750,11 @@ class TwilioEmulator:
                 if message is None:
                     self._count("expected", -2)
                     continue
-                final, error = self.delivery_outcomes.get(message["to"], ("delivered", None))
-                for status in ("sent", final):
+                final, error = self.message_outcomes.get(message["sid"]) or (
+                    self.delivery_outcomes.get(message["to"], ("delivered", None))
+                )
+                # refused before sending (63016): queued, then failed, never sent
+                for status in ("sent", final) if error != 63016 else (final,):
                     now = self.now()
                     with self._lock:
                         message["status"] = status
@@ -691,6 +762,9 @@ class TwilioEmulator:
                         message["date_sent"] = message["date_sent"] or rfc2822(now)
                         if status != "sent" and error:
                             message["error_code"] = error
+                            if error == 63016:
+                                message["error_message"] = WHATSAPP_63016
+                                message["date_sent"] = None
                     params = {
                         "SmsSid": message["sid"],
                         "SmsStatus": status,

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from hypothesis import strategies as st
 
-from local.twilio_emulator import MAGIC_FROM
+from local.twilio_emulator import DEMO_CONTENT_SID, MAGIC_FROM
 
 NUMBERS = ["+14155550100", "+14155550101", "+442071838750", "whatsapp:+14155550102"]
 MAGIC = ["+15005550001", "+15005550002", "+15005550003", "+15005550004", "+15005550009"]
@@ -85,6 +85,25 @@ def with_extras(base: st.SearchStrategy[dict]) -> st.SearchStrategy[dict]:
     ).map(lambda t: {**t[0], **t[1]} if t[2] else t[0])
 
 
+#: Content template SIDs: the emulator's, unknown, malformed.
+content_sids = st.one_of(
+    st.sampled_from([DEMO_CONTENT_SID, "HX" + "f" * 32, "HX123", "MG" + "0" * 32, "hx" + "0" * 32]),
+    hostile,
+)
+content_variables = st.one_of(
+    st.dictionaries(st.sampled_from(["1", "2", "name"]), templates, max_size=3),
+    st.dictionaries(st.text(max_size=70), hostile, max_size=3),
+    st.dictionaries(st.text(max_size=8), st.text(max_size=30), max_size=3).map(json.dumps),
+    hostile,
+)
+#: Bodies whose segment count is near a limit (GSM-7, escape characters, UCS-2, emoji).
+segment_bodies = st.one_of(
+    st.tuples(
+        st.sampled_from(["x", "€", "Ж", "😀", "\u2019", "…", "\r\n", "🇮🇹"]), st.integers(0, 700)
+    ).map(lambda t: t[0] * t[1]),
+    st.text(alphabet="a€[Ж😀“”\u2013… ", max_size=400),
+)
+
 valid_send = st.fixed_dictionaries(
     {
         "smsTo": st.one_of(
@@ -97,10 +116,37 @@ valid_send = st.fixed_dictionaries(
             {"name": st.text(min_size=1, max_size=20), "items": st.lists(st.integers(), max_size=4)}
         ),
     },
-    optional={"failOnError": st.booleans(), "idempotencyKey": st.text(min_size=1, max_size=12)},
+    optional={
+        "failOnError": st.booleans(),
+        "idempotencyKey": st.text(min_size=1, max_size=12),
+        "smartEncoding": st.booleans(),
+        "maxSegments": st.integers(1, 10),
+        "dryRun": st.booleans(),
+    },
+)
+#: Content template sends, and bodies counted against maxSegments.
+content_send = st.fixed_dictionaries(
+    {"smsTo": st.sampled_from(NUMBERS), "contentSid": content_sids},
+    optional={
+        "contentVariables": content_variables,
+        "metadata": metadata,
+        "smsBody": st.one_of(st.none(), templates),
+        "messagingServiceSid": st.just("MG" + "a" * 32),
+        "dryRun": st.one_of(st.booleans(), hostile),
+    },
+)
+segments_send = st.fixed_dictionaries(
+    {"smsTo": st.sampled_from(NUMBERS), "smsBody": segment_bodies},
+    optional={
+        "maxSegments": st.one_of(st.integers(-1, 12), hostile),
+        "smartEncoding": st.one_of(st.booleans(), st.sampled_from(["true", "no"]), hostile),
+        "dryRun": st.one_of(st.booleans(), hostile),
+    },
 )
 send_sms_events = st.one_of(
     valid_send,
+    content_send,
+    segments_send,
     with_extras(
         st.fixed_dictionaries(
             {"smsTo": recipients, "smsBody": templates},
@@ -119,6 +165,11 @@ send_sms_events = st.one_of(
                 "taskToken": st.one_of(st.text(min_size=1, max_size=20), hostile),
                 "waitFor": st.one_of(st.sampled_from(["delivery", "reply"]), hostile),
                 "defaultPhoneRegion": st.one_of(st.sampled_from(["US", "gb", "ZZ"]), hostile),
+                "contentSid": content_sids,
+                "contentVariables": content_variables,
+                "smartEncoding": st.one_of(st.booleans(), hostile),
+                "maxSegments": st.one_of(st.integers(-5, 15), hostile),
+                "dryRun": st.one_of(st.booleans(), hostile),
             },
         )
     ),

@@ -54,7 +54,10 @@ def test_a_result_too_large_for_a_state_is_compacted(
         "status",
         "date_created",
         "error_code",
+        "segments",
+        "encoding",
     }
+    assert {(m["segments"], m["encoding"]) for m in result["messages"]} == {(2, "GSM-7")}
     assert [m["to"] for m in result["messages"]] == recipients
     assert len(json.dumps(result)) <= 20000
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-from tests.spec import check_response
+from local.twilio_emulator import DEMO_CONTENT_SID, MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from tests.spec import check_request, check_response
 
 LIST = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
 ONE = "/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json"
@@ -405,3 +405,88 @@ def test_the_callback_drain_says_when_it_stopped_waiting(emulator):
         assert early.summary().endswith("2 still outstanding when the wait stopped")
         late = emulator.drain_callbacks()
     assert (late.expected, late.arrived, late.gave_up) == (0, 2, False)
+
+
+# --- Content templates and WhatsApp's 24-hour window ---------------------------------------------
+WA_TO, WA_FROM = "whatsapp:+14155550100", f"whatsapp:{MAGIC_FROM}"
+
+
+def test_a_content_template_is_filled_with_its_variables(emulator, twilio_spec):
+    variables = json.dumps({"1": "Monday"})  # "2" not given: its placeholder stays, as Twilio's
+    answer = create(
+        emulator, To=WA_TO, From=WA_FROM, ContentSid=DEMO_CONTENT_SID, ContentVariables=variables
+    )
+    assert answer.status_code == 201
+    check_response(twilio_spec, LIST, "post", 201, answer.json())
+    assert answer.json()["body"] == "Your appointment is on Monday at {{2}}"
+    emulator.drain_callbacks()
+    assert emulator.messages[answer.json()["sid"]]["status"] == "queued"  # not failed
+
+
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        ({"ContentSid": "HX" + "f" * 32}, 21655),  # well formed, unknown
+        ({"ContentSid": "HX123"}, 21655),
+        ({"ContentSid": DEMO_CONTENT_SID, "ContentVariables": "{not json"}, 21656),
+        ({"ContentSid": DEMO_CONTENT_SID, "ContentVariables": '{"1": 5}'}, 21656),
+        ({"ContentVariables": '{"1": "a"}', "Body": "x"}, 21656),
+    ],
+)
+def test_content_errors_are_twilios(emulator, form, code):
+    answer = create(emulator, To="+14155550100", From=MAGIC_FROM, **form)
+    assert answer.status_code == 400
+    assert answer.json()["code"] == code and answer.json()["status"] == 400
+    assert answer.json()["more_info"] == f"https://www.twilio.com/docs/errors/{code}"
+    assert emulator.messages == {}
+
+
+def test_a_free_form_whatsapp_message_outside_the_window_is_accepted_then_fails_63016(
+    emulator, twilio_spec
+):
+    answer = create(emulator, To=WA_TO, From=WA_FROM, Body="Hello")
+    assert answer.status_code == 201 and answer.json()["status"] == "queued"
+    fetched = requests.get(url(emulator, ONE, answer.json()["sid"]), auth=AUTH, timeout=5)
+    check_response(twilio_spec, ONE, "get", 200, fetched.json())
+    assert (fetched.json()["status"], fetched.json()["error_code"]) == ("failed", 63016)
+    assert "outside the allowed window" in fetched.json()["error_message"]
+    assert fetched.json()["date_sent"] is None
+    # an SMS is not subject to the window
+    sms = create(emulator, To="+14155550100", From=MAGIC_FROM, Body="Hello").json()
+    assert emulator.messages[sms["sid"]]["status"] == "queued"
+
+
+def test_a_message_in_opens_the_window_for_24_hours(emulator):
+    with pytest.raises(OSError):  # nobody listens at the webhook: the message is stored anyway
+        emulator.deliver_incoming("http://127.0.0.1:9/sms", "hi", from_=WA_TO, to=WA_FROM)
+    inside = create(emulator, To=WA_TO, From=WA_FROM, Body="Hello").json()
+    assert emulator.messages[inside["sid"]]["status"] == "queued"
+    emulator.advance(timedelta(hours=24, seconds=1))
+    outside = create(emulator, To=WA_TO, From=WA_FROM, Body="Hello").json()
+    assert emulator.messages[outside["sid"]]["error_code"] == 63016
+
+
+def test_the_63016_failure_is_reported_by_the_status_callback(emulator):
+    callback = "http://127.0.0.1:9/status"
+    sid = create(emulator, To=WA_TO, From=WA_FROM, Body="Hi", StatusCallback=callback).json()
+    emulator.drain_callbacks()
+    reported = [
+        (d["params"]["MessageStatus"], d["params"].get("ErrorCode"))
+        for d in emulator.webhook_deliveries
+        if d["params"]["MessageSid"] == sid["sid"]
+    ]
+    assert reported == [("failed", "63016")]  # never "sent"
+
+
+def test_the_connectors_requests_are_checked_against_the_spec(twilio_spec):
+    """The request check is not vacuous: a parameter the spec does not know, a boolean that is
+    not one, a ContentSid off its pattern all fail it."""
+    check_request(twilio_spec, LIST, "post", {"To": ["+1"], "SmartEncoded": ["true"]})
+    for form in (
+        {"To": ["+1"], "Smart": ["true"]},
+        {"To": ["+1"], "SmartEncoded": ["True"]},
+        {"To": ["+1"], "ContentSid": ["HX123"]},
+        {"To": ["+1"], "ValidityPeriod": ["soon"]},
+    ):
+        with pytest.raises(AssertionError):
+            check_request(twilio_spec, LIST, "post", form)

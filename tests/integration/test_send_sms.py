@@ -682,7 +682,10 @@ def test_a_dry_run_checks_and_renders_but_sends_nothing(aws, emulator, handler, 
         metadata={"name": "Ada"},
         dryRun=True,
     )
-    assert result["dryRun"] is True and result["smsResult"] == {} and result["messages"] == []
+    assert result["dryRun"] is True and result["smsResult"] == {}
+    assert result["messages"] == [
+        {"to": to, "body": "Hi Ada", "segments": 1, "encoding": "GSM-7"} for to in (A, B)
+    ]
     assert result["wouldSend"]["recipients"] == [A, B]
     assert result["wouldSend"]["body"] == "Hi Ada"
     assert result["wouldSend"]["from"] == MAGIC_FROM  # the secret's default sender

@@ -116,6 +116,11 @@ class SEND_OUTCOME_AMBIGUOUS(ConnectorError):
     """A lost send cannot be told apart from another request's identical message in flight."""
 
 
+class TOO_MANY_SEGMENTS(ConnectorError):
+    """SEND_SMS's rendered body takes more SMS segments than its ``maxSegments``; nothing was
+    sent (added code)."""
+
+
 class CANCELED(ConnectorError):
     """The message a send-and-wait waited on was canceled (CANCEL_SMS, or Twilio's ``canceled``
     status): the wait ends at once (added code)."""
@@ -230,6 +235,7 @@ TWILIO_CODES: dict[int, type[ConnectorError]] = {
     21620: INVALID_REQUEST_ERROR,  # invalid media URL
     21623: INVALID_REQUEST_ERROR,  # too many media
     21910: INVALID_REQUEST_ERROR,  # invalid From/To pair (channels)
+    21655: INVALID_REQUEST_ERROR,  # the ContentSid is invalid (no such Content template)
     30409: CONFLICT,  # this message cannot be canceled: it is no longer scheduled
     35111: INVALID_REQUEST_ERROR,  # SendAt missing (ScheduleType fixed)
     35114: INVALID_REQUEST_ERROR,  # SendAt outside the scheduling window
@@ -250,6 +256,7 @@ TWILIO_CODES: dict[int, type[ConnectorError]] = {
     30004: PERMISSION_DENIED_ERROR,  # message blocked
     30007: PERMISSION_DENIED_ERROR,  # carrier filtered it
     30034: PERMISSION_DENIED_ERROR,  # unregistered A2P 10DLC number
+    63016: INVALID_REQUEST_ERROR,  # WhatsApp free-form message outside the 24-hour window
 }
 
 #: HTTP statuses with a catalogue name.

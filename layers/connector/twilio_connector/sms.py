@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from twilio_connector import inputs, task_tokens
+from twilio_connector import content, inputs, segments, task_tokens
 from twilio_connector.config import (
     MESSAGING_SERVICE_SID,
     Credentials,
@@ -31,6 +31,7 @@ from twilio_connector.errors import (
     MISSING_INPUT,
     SEND_OUTCOME_AMBIGUOUS,
     SERVICE_UNAVAILABLE,
+    TOO_MANY_SEGMENTS,
     ConnectorError,
 )
 from twilio_connector.ledger import (
@@ -69,7 +70,7 @@ SCHEDULE_MAX = timedelta(days=35)
 SEND_SMS_FIELDS = inputs.fields(
     "defaultPhoneRegion", "metadata", "messagingServiceSid", "mediaUrl", "statusCallback",
     "sendAt", "sendAtOffset", "validityPeriod", "idempotencyKey", "taskToken", "waitFor",
-    "failOnError",
+    "failOnError", "contentSid", "contentVariables", "smartEncoding", "maxSegments",
     aliases=(("smsTo", "to"), ("smsBody", "body"), ("smsFrom", "from")),
     dry_run=True,
 )  # fmt: skip
@@ -92,6 +93,10 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
     wait_for: str = "delivery"
     fail_on_error: bool = True  # applied by connector_action(tolerant_flag="failOnError")
     dry_run: bool = False  # check and render, send nothing
+    content_sid: str | None = None  # a Content template (HX...) instead of smsBody
+    content_variables: dict[str, str] | None = None  # its variables, each a template
+    smart_encoding: bool = False  # SmartEncoded: Twilio replaces curly quotes, dashes...
+    max_segments: int | None = None  # a rendered body over this many segments is refused
 
     @classmethod
     def from_event(cls, event: object) -> SendSmsRequest:
@@ -108,9 +113,17 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
         if body is not None and not isinstance(body, str):
             raise INVALID_INPUT(f"{body_field} must be a string", field=body_field)
         media_urls = inputs.url_list(event, "mediaUrl", MAX_MEDIA)
-        if body is None and not media_urls:
+        content_sid = content.content_sid(event)
+        if content_sid is not None and body is not None:
+            raise INVALID_INPUT(
+                f"Give {body_field} or contentSid (a Content template), not both",
+                field="contentSid",
+                conflictsWith=body_field,
+            )
+        if body is None and not media_urls and content_sid is None:
             raise MISSING_INPUT(
-                "smsBody (or body) is required unless mediaUrl is given", field="smsBody"
+                "smsBody (or body) is required unless mediaUrl or contentSid is given",
+                field="smsBody",
             )
         sender = inputs.text(event, "smsFrom", "from", limit=64)
         service = inputs.text(event, "messagingServiceSid", limit=64)
@@ -146,6 +159,10 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
             wait_for=_wait_for(event),
             fail_on_error=inputs.flag(event, "failOnError", default=True),
             dry_run=inputs.flag(event, "dryRun", default=False),
+            content_sid=content_sid,
+            content_variables=content.content_variables(event, content_sid),
+            smart_encoding=inputs.flag(event, "smartEncoding", default=False),
+            max_segments=inputs.integer(event, "maxSegments", 1, 10),
         )
 
 
@@ -189,7 +206,36 @@ def render_body(request: SendSmsRequest, now: float | None = None) -> str | None
         raise _too_long(len(body))
     if not body.strip() and not request.media_urls:
         raise INVALID_INPUT("The rendered smsBody is empty", field="smsBody")
+    if request.max_segments is not None:
+        counted = segments.count(body, request.smart_encoding)
+        if counted.segments > request.max_segments:
+            raise TOO_MANY_SEGMENTS(
+                f"The rendered smsBody takes {counted.segments} SMS segments ({counted.encoding}); "
+                f"maxSegments is {request.max_segments}. Nothing was sent",
+                field="smsBody",
+                segments=counted.segments,
+                maxSegments=request.max_segments,
+                encoding=counted.encoding,
+            )
     return body
+
+
+def render_content(request: SendSmsRequest, now: float | None = None) -> str | None:
+    """``ContentVariables``: the Content template's variables rendered against the metadata."""
+    if request.content_variables is None:
+        return None
+    now_millis = None if now is None else round(now * 1000)
+    return content.render_variables(request.content_variables, request.variables, now_millis)
+
+
+def _counted(request: SendSmsRequest, body: str | None) -> dict[str, Any]:
+    """A message's ``segments`` and ``encoding``: counted by the connector as Twilio counts
+    them (once per body: :func:`segments.count` is cached); null without a body (a Content
+    template's text is Twilio's)."""
+    if body is None:
+        return {"segments": None, "encoding": None}
+    counted = segments.count(body, request.smart_encoding)
+    return {"segments": counted.segments, "encoding": counted.encoding}
 
 
 def _too_long(length: int) -> INVALID_INPUT:
@@ -203,8 +249,9 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     """Send the message to every recipient, at most once per (request, recipient) however often
     the request is retried; raise, with every outcome, if any recipient failed."""
     body = render_body(request)  # the template's errors, before anything is kept
+    variables = render_content(request)
     if request.dry_run:
-        return _dry_run(request, body)
+        return _dry_run(request, body, variables)
     table = get_settings().idempotency_table
     key = _request_key(request)
     ledger = SendLedger(table) if table else None
@@ -215,12 +262,13 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
         first_at, retried = ledger.begin(key, _fingerprint(request))
         if _uses_now(request):
             body = render_body(request, now=first_at)
+            variables = render_content(request, now=first_at)
     if not retried:
         _check_schedule(request)
     if get_settings().log_message_bodies:
         logger.debug("SMS body (LOG_MESSAGE_BODIES is on)", extra={"body": body})
     credentials = get_credentials()
-    params = _create_params(request, credentials, body)
+    params = _create_params(request, credentials, body, variables)
     client = get_client(credentials)
     if ledger is not None:
         ledger.content = digest(_compared(params))
@@ -231,6 +279,7 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     sent: list[tuple[int, str, dict[str, Any]]] = []
     failed: list[_RecipientFailed] = []
     debug = logger.isEnabledFor(logging.DEBUG)
+    counted = _counted(request, body)
     for index, (to, outcome) in enumerate(
         zip(request.recipients, _send_all(sender, request.recipients), strict=True)
     ):
@@ -240,6 +289,8 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
                 "SMS not sent", extra={"to": mask_phone(to), "code": outcome.code, "index": index}
             )
             continue
+        # a copy: the ledger's writer thread may be writing the resource Twilio answered
+        outcome = {**outcome, **counted}
         messages.append(outcome)
         sent.append((index, to, outcome))
         # per recipient only at DEBUG: a line costs ~0.15 ms of CPU, and a thousand of them
@@ -270,16 +321,17 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     return result
 
 
-def _dry_run(request: SendSmsRequest, body: str | None) -> dict[str, Any]:
+def _dry_run(request: SendSmsRequest, body: str | None, variables: str | None) -> dict[str, Any]:
     """``dryRun: true``: everything a send checks (recipients, template, sender, schedule, the
     secret's defaults), and what would be sent; nothing reaches Twilio or the ledger."""
     _check_schedule(request)
-    params = _create_params(request, get_credentials(), body)
+    params = _create_params(request, get_credentials(), body, variables)
     logger.info("SEND_SMS dry run: nothing sent", extra={"recipientCount": len(request.recipients)})
+    counted = _counted(request, body)
     return {
         "dryRun": True,
         "smsResult": {},
-        "messages": [],
+        "messages": [{"to": to, "body": body, **counted} for to in request.recipients],
         "wouldSend": {
             "recipients": request.recipients,
             "from": params.get("from_"),
@@ -287,6 +339,8 @@ def _dry_run(request: SendSmsRequest, body: str | None) -> dict[str, Any]:
             "body": body,
             "mediaUrl": list(request.media_urls),
             "sendAt": request.send_at.isoformat() if request.send_at else None,
+            "contentSid": request.content_sid,
+            "contentVariables": json.loads(variables) if variables else None,
         },
     }
 
@@ -325,7 +379,9 @@ def _send_all(sender: Sender, recipients: list[str]) -> list[dict[str, Any] | Co
 
 
 #: Fields kept per message when the full resources would not fit in a Step Functions state.
-COMPACT_FIELDS = ("sid", "to", "from", "status", "date_created", "error_code")
+COMPACT_FIELDS = (
+    "sid", "to", "from", "status", "date_created", "error_code", "segments", "encoding",
+)  # fmt: skip
 
 
 def _fitted(result: dict[str, Any]) -> dict[str, Any]:
@@ -368,12 +424,19 @@ def _as_given(request: SendSmsRequest, recipients: list[str]) -> dict[str, Any]:
         "statusCallback": request.status_callback,
         "sendAt": request.send_at.isoformat() if request.send_at else None,
         "validityPeriod": request.validity_period,
+        # only when given: the keys of requests without them stay as they were
+        **({"contentSid": request.content_sid} if request.content_sid else {}),
+        **({"contentVariables": request.content_variables} if request.content_variables else {}),
+        **({"smartEncoding": True} if request.smart_encoding else {}),
     }
 
 
 def _uses_now(request: SendSmsRequest) -> bool:
-    """Whether the body may show ``.now`` (FreeMarker's current time)."""
-    return request.body_template is not None and ".now" in request.body_template
+    """Whether the body (or a Content template's variable) may show ``.now`` (FreeMarker's
+    current time)."""
+    if request.body_template is not None and ".now" in request.body_template:
+        return True
+    return any(".now" in value for value in (request.content_variables or {}).values())
 
 
 def _depends_on_time(request: SendSmsRequest) -> bool:
@@ -400,9 +463,11 @@ def _check_schedule(request: SendSmsRequest) -> None:
 
 def _compared(params: dict[str, Any]) -> list[Any]:
     """What reconciliation compares between this request and a message Twilio has."""
+    # a Content template's SID and variables only when given: other requests' digests unchanged
+    template = [params[k] for k in ("content_sid", "content_variables") if k in params]
     if params.get("from_"):
-        return ["from", params["from_"], params.get("body") or ""]
-    return ["service", params.get("messaging_service_sid"), params.get("body") or ""]
+        return ["from", params["from_"], params.get("body") or "", *template]
+    return ["service", params.get("messaging_service_sid"), params.get("body") or "", *template]
 
 
 #: How long after its answer was due Twilio may still store a message whose request it got
@@ -725,7 +790,11 @@ class Sender:
         params = self.params
         return (
             resource.get("direction") == "outbound-api"
-            and (resource.get("body") or "") == (params.get("body") or "")
+            # a Content template's text is Twilio's: its body cannot be compared
+            and (
+                "content_sid" in params
+                or (resource.get("body") or "") == (params.get("body") or "")
+            )
             and (
                 resource.get("from") == params.get("from_")
                 if params.get("from_")
@@ -735,7 +804,10 @@ class Sender:
 
 
 def _create_params(
-    request: SendSmsRequest, credentials: Credentials, body: str | None
+    request: SendSmsRequest,
+    credentials: Credentials,
+    body: str | None,
+    content_variables: str | None = None,
 ) -> dict[str, Any]:
     sender = request.sender or credentials.default_from
     service = request.messaging_service_sid or credentials.messaging_service_sid
@@ -767,6 +839,12 @@ def _create_params(
         params["schedule_type"] = "fixed"
     if request.validity_period is not None:
         params["validity_period"] = request.validity_period
+    if request.content_sid is not None:
+        params["content_sid"] = request.content_sid
+        if content_variables is not None:
+            params["content_variables"] = content_variables
+    if request.smart_encoding:
+        params["smart_encoded"] = True
     return params
 
 
