@@ -14,6 +14,10 @@ answers 500 and Twilio's retry publishes what the ledger does not hold.
 
 A reply resumes the execution waiting on its sender once its events are kept, and at most one
 per ``MessageSid`` (:func:`twilio_connector.task_tokens.on_reply`).
+
+A message that is one of Twilio's keywords (STOP, START, HELP, ...) also records or clears the
+sender's opt-out and publishes ``SMS_OPT_OUT`` / ``SMS_OPT_IN`` / ``SMS_HELP``
+(:mod:`twilio_connector.optouts`); STOP and HELP get no echo (Twilio answers them itself).
 """
 
 from __future__ import annotations
