@@ -31,6 +31,7 @@ from local.lambda_loader import LAYER, ROOT, load_event, load_function
 from local.resources import (
     SECRET_ID,
     create_idempotency_table,
+    create_opt_out_table,
     function_environment,
     reset_layer_caches,
 )
@@ -203,6 +204,7 @@ def deployed_environment(moto: str, twilio: str, ledger: bool = True) -> dict[st
         {},
         {
             "IdempotencyTable": "bench-idempotency",
+            "OptOutTable": "bench-opt-outs",
             "TwilioCredentialsSecret": SECRET_ID,
             "InboundApi": "bench",
         },
@@ -773,6 +775,7 @@ def main() -> int:
             Name=SECRET_ID, SecretString=json.dumps(SECRET)
         )
         create_idempotency_table("bench-idempotency")
+        create_opt_out_table("bench-opt-outs")  # empty: every recipient is looked up, and sent
         numbers = [f"+1415{n:07d}" for n in range(max(args.sizes))]
         print(f"machine: {machine()}")
         print(

@@ -47,6 +47,7 @@ def configure(dead_letter_queue_url: str) -> None:
         POWERTOOLS_LOG_LEVEL="ERROR",
         EVENT_BUS_NAME="default",
         IDEMPOTENCY_TABLE="idempotency",
+        OPT_OUT_TABLE="opt-outs",
         SMS_TRIGGERS=json.dumps(TRIGGERS),
         DEAD_LETTER_QUEUE_URL=dead_letter_queue_url,
     )

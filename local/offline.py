@@ -1,7 +1,7 @@
 """The stack offline: moto in server mode for AWS, the Twilio emulator for Twilio, and the
-resources template.yaml creates (the credentials secret, the idempotency table, the inbound
-dead-letter queue), plus a rule that copies the connector's events to a queue to read them back.
-Shared by ``make demo``, ``make invoke`` and the tests.
+resources template.yaml creates (the credentials secret, the idempotency and opt-out tables, the
+inbound dead-letter queue), plus a rule that copies the connector's events to a queue to read
+them back. Shared by ``make demo``, ``make invoke`` and the tests.
 
 The emulator starts with one delivered message, the one ``events/get_sms.json`` names, and a
 pending verification whose code ``events/verify_check.json`` gives, so that every sample event
@@ -26,6 +26,7 @@ from local.resources import (
     create_credentials_secret,
     create_event_capture,
     create_idempotency_table,
+    create_opt_out_table,
     drain,
     function_environment,
 )
@@ -41,6 +42,7 @@ TRIGGERS = [
     }
 ]
 IDEMPOTENCY_TABLE = "idempotency"
+OPT_OUT_TABLE = "opt-outs"
 #: The message the emulator starts with (``events/get_sms.json``), delivered yesterday.
 SAMPLE_MESSAGE_SID = "SM0123456789abcdef0123456789abcdef"
 SAMPLE_RECIPIENT = "+14155550100"
@@ -139,6 +141,7 @@ def offline_stack(emulator: TwilioEmulator | None = None) -> Iterator[OfflineSta
         os.environ.pop("AWS_SESSION_TOKEN", None)
         create_credentials_secret(boto3.client("secretsmanager"))
         create_idempotency_table(IDEMPOTENCY_TABLE)
+        create_opt_out_table(OPT_OUT_TABLE)
         dlq_url = boto3.client("sqs").create_queue(QueueName="inbound-dlq")["QueueUrl"]
         events_url = create_event_capture("connector-events")
         seed_sample_history(emulator)
@@ -150,6 +153,7 @@ def offline_stack(emulator: TwilioEmulator | None = None) -> Iterator[OfflineSta
             resources={
                 "TwilioCredentialsSecret": SECRET_ID,
                 "IdempotencyTable": IDEMPOTENCY_TABLE,
+                "OptOutTable": OPT_OUT_TABLE,
                 "InboundDeadLetterQueue": dlq_url,
                 "InboundApi": "local",
             },

@@ -45,18 +45,30 @@ def create_credentials_secret(secrets_client: Any) -> None:
     )
 
 
-def idempotency_table_definition() -> dict[str, Any]:
-    """``IdempotencyTable``'s key schema as template.yaml declares it."""
+def table_definition(logical_id: str) -> dict[str, Any]:
+    """A DynamoDB table's key schema as template.yaml declares it."""
     from local.template import load_template
 
-    properties = load_template()["Resources"]["IdempotencyTable"]["Properties"]
+    properties = load_template()["Resources"][logical_id]["Properties"]
     return {key: properties[key] for key in ("AttributeDefinitions", "KeySchema", "BillingMode")}
+
+
+def idempotency_table_definition() -> dict[str, Any]:
+    """``IdempotencyTable``'s key schema as template.yaml declares it."""
+    return table_definition("IdempotencyTable")
 
 
 def create_idempotency_table(name: str) -> None:
     import boto3
 
     boto3.client("dynamodb").create_table(TableName=name, **idempotency_table_definition())
+
+
+def create_opt_out_table(name: str) -> None:
+    """``OptOutTable`` as template.yaml declares it."""
+    import boto3
+
+    boto3.client("dynamodb").create_table(TableName=name, **table_definition("OptOutTable"))
 
 
 def create_event_capture(queue_name: str) -> str:

@@ -354,6 +354,13 @@ class LocalWorkflows:
                 return details.get("error"), details.get("cause")
         return None, None
 
+    def forget_opt_outs(self) -> None:
+        """Empty ``OptOutTable`` (a 21610 refusal or a STOP of one test is not the next's)."""
+        dynamodb, table = self.client("dynamodb"), self._stand_ins["OptOutTable"]
+        for item in dynamodb.scan(TableName=table)["Items"]:
+            key = {name: item[name] for name in ("sender", "recipient")}
+            dynamodb.delete_item(TableName=table, Key=key)
+
     def redrive(self, execution_arn: str) -> None:
         self.client("stepfunctions").redrive_execution(executionArn=execution_arn)
 

@@ -49,6 +49,12 @@ def workflows(deployed_workflows: LocalWorkflows) -> LocalWorkflows:
     return deployed_workflows
 
 
+@pytest.fixture(autouse=True)
+def _no_opt_outs(workflows):
+    """Each test starts with nobody opted out (a 21610 refusal records an opt-out)."""
+    workflows.forget_opt_outs()
+
+
 @pytest.fixture
 def run(workflows, emulator):
     """Start an execution and wait for its end; on a failed assertion, the functions' log."""
@@ -248,23 +254,51 @@ def upload_audience(workflows, audience: list[str], key: str) -> None:
 
 def failed_items(workflows, arn: str) -> dict[str, dict]:
     """The items of the campaign's results FAILED file, by phone number."""
+    return result_items(workflows, arn, "FAILED")
+
+
+def assert_refusals_reported(failed: dict[str, dict], refused: dict = REFUSED) -> None:
+    assert set(failed) == set(refused)
+    for number, (twilio_code, code) in refused.items():
+        assert failed[number]["Error"] == code
+        detail = json.loads(json.loads(failed[number]["Cause"])["errorMessage"])
+        assert detail["twilioCode"] == twilio_code
+
+
+def result_items(workflows, arn: str, kind: str) -> dict[str, dict]:
+    """The items of the campaign's results file of ``kind`` (SUCCEEDED, FAILED), by number."""
     s3 = workflows.client("s3")
     written = workflows.output(arn)["ResultWriterDetails"]
     manifest = json.loads(
         s3.get_object(Bucket=written["Bucket"], Key=written["Key"])["Body"].read()
     )
     items = []
-    for failed_file in manifest["ResultFiles"]["FAILED"]:
-        items += json.loads(s3.get_object(Bucket=BUCKET, Key=failed_file["Key"])["Body"].read())
+    for result_file in manifest["ResultFiles"][kind]:
+        items += json.loads(s3.get_object(Bucket=BUCKET, Key=result_file["Key"])["Body"].read())
     return {json.loads(item["Input"])["phone"]: item for item in items}
 
 
-def assert_refusals_reported(failed: dict[str, dict]) -> None:
-    assert set(failed) == set(REFUSED)
-    for number, (twilio_code, code) in REFUSED.items():
-        assert failed[number]["Error"] == code
-        detail = json.loads(json.loads(failed[number]["Cause"])["errorMessage"])
-        assert detail["twilioCode"] == twilio_code
+def test_campaign_skips_who_opted_out(workflows, emulator):
+    """A recipient who answered STOP (through the inbound webhook) is skipped: their item
+    succeeds with ``skipped``, nothing is sent to them, the others are sent to as before."""
+    emulator.status_callbacks = False
+    audience = [f"+1415558{i:04d}" for i in range(6)]
+    opted = audience[2]
+    emulator.deliver_incoming(f"{workflows.api_url}/sms", " Stop ", from_=opted)
+    upload_audience(workflows, audience, "opted.csv")
+
+    arn = workflows.start(CAMPAIGN, {"bucket": BUCKET, "key": "opted.csv", "smsBody": "Sale"})
+    execution = workflows.wait(arn, timeout=120)
+
+    assert execution["status"] == "SUCCEEDED", execution
+    assert sent_to(emulator, opted) == []
+    assert all(len(sent_to(emulator, number)) == 1 for number in audience if number != opted)
+    succeeded = result_items(workflows, arn, "SUCCEEDED")
+    assert set(succeeded) == set(audience)
+    skipped = json.loads(succeeded[opted]["Output"])
+    assert skipped == {"smsResult": {}, "skipped": {opted: "OPTED_OUT"}}
+    sent = json.loads(succeeded[audience[0]]["Output"])
+    assert sent["skipped"] == {} and list(sent["smsResult"].values()) == [audience[0]]
 
 
 def test_campaign_transient_failures_are_retried_not_tolerated(workflows, emulator):
@@ -330,7 +364,13 @@ def test_campaign_with_refusals_and_an_outage_then_a_redrive(workflows, emulator
     assert all(counts[number] == 1 for number in good), [n for n in good if counts[n] != 1]
     assert not any(counts[number] for number in REFUSED)
 
-    assert_refusals_reported(failed_items(workflows, arn))
+    # the 21610 refusal recorded the recipient's opt-out: redriven, their item is skipped, not
+    # sent, and succeeds; the other refusals fail again, each with its code
+    unsubscribed = "+15005550004"
+    refused = {number: codes for number, codes in REFUSED.items() if number != unsubscribed}
+    assert_refusals_reported(failed_items(workflows, arn), refused)
+    skipped = json.loads(result_items(workflows, arn, "SUCCEEDED")[unsubscribed]["Output"])
+    assert skipped == {"smsResult": {}, "skipped": {unsubscribed: "OPTED_OUT"}}
 
 
 # --- make demo -----------------------------------------------------------------------------------

@@ -44,8 +44,8 @@ def test_sample_event_sends_the_rendered_body_to_each_recipient(
 ):
     result = handler(load_event("send_sms"), lambda_context)
 
-    assert list(result) == ["smsResult", "messages", "replayed"]
-    assert result["replayed"] is False
+    assert list(result) == ["smsResult", "messages", "replayed", "skipped"]
+    assert result["replayed"] is False and result["skipped"] == {}
     assert len(result["messages"]) == 2
     assert sorted(result["smsResult"].values()) == [A, B]
     body = "Hello Ada, your order A-1042 ships tomorrow."

@@ -95,6 +95,22 @@ def clients() -> Any:
             "BatchWriteItem",
             {"RequestItems": {"t": [{"PutRequest": {"Item": {"b": {"B": b"\x00"}}}}]}},
         ),
+        # the opt-out lookup of a bulk send
+        (
+            "BatchGetItem",
+            {
+                "RequestItems": {
+                    "opt-outs": {
+                        "Keys": [
+                            {"sender": {"S": "+15005550006"}, "recipient": {"S": f"+1415{n}"}}
+                            for n in range(100)
+                        ],
+                        "ProjectionExpression": "recipient",
+                        "ConsistentRead": True,
+                    }
+                }
+            },
+        ),
         # another operation is botocore's own
         ("PutItem", {"TableName": "t", "Item": {"id": {"S": "x"}, "b": {"B": b"\xff"}}}),
     ],

@@ -39,6 +39,8 @@ class Settings(NamedTuple):
     event_bus_name: str = "default"
     event_source: str = "twilio.connector"
     idempotency_table: str | None = None
+    #: Opt-out state (STOP / START keywords, Twilio's 21610): unset, nothing is checked
+    opt_out_table: str | None = None
     dead_letter_queue_url: str | None = None
     public_webhook_url: str | None = None
     validate_signature: bool = True
@@ -78,6 +80,7 @@ class Settings(NamedTuple):
             event_bus_name=env.get("EVENT_BUS_NAME") or "default",
             event_source=env.get("EVENT_SOURCE") or "twilio.connector",
             idempotency_table=env.get("IDEMPOTENCY_TABLE") or None,
+            opt_out_table=env.get("OPT_OUT_TABLE") or None,
             dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL") or None,
             public_webhook_url=(env.get("PUBLIC_WEBHOOK_URL") or "").rstrip("/") or None,
             validate_signature=env.get("TWILIO_VALIDATE_SIGNATURE", "true").lower() != "false",

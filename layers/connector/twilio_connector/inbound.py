@@ -14,6 +14,10 @@ answers 500 and Twilio's retry publishes what the ledger does not hold.
 
 A reply resumes the execution waiting on its sender once its events are kept, and at most one
 per ``MessageSid`` (:func:`twilio_connector.task_tokens.on_reply`).
+
+A message that is one of Twilio's keywords (STOP, START, HELP, ...) also records or clears the
+sender's opt-out and publishes ``SMS_OPT_OUT`` / ``SMS_OPT_IN`` / ``SMS_HELP``
+(:mod:`twilio_connector.optouts`); STOP and HELP get no echo (Twilio answers them itself).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from twilio_connector import event_ledger, task_tokens
+from twilio_connector import event_ledger, optouts, task_tokens
 from twilio_connector.aws import aws_client
 from twilio_connector.config import get_settings
 from twilio_connector.errors import TRIGGER_CONFIGURATION_ERROR, ConnectorError, aws_error_code
@@ -69,13 +73,16 @@ def inbound_message(params: dict[str, str]) -> dict[str, str]:
     sid = params.get("MessageSid") or params.get("SmsMessageSid") or params.get("SmsSid")
     if not sid:
         raise InvalidWebhook("MessageSid is missing")
-    return {
+    message = {
         "messageSid": sid,
         "accountSid": params.get("AccountSid", ""),
         "from": params.get("From", ""),
         "to": params.get("To", ""),
         "body": params.get("Body", ""),
     }
+    if params.get("MessagingServiceSid"):  # the number is a Messaging Service's: its opt-outs
+        message["messagingServiceSid"] = params["MessagingServiceSid"]
+    return message
 
 
 def receive_sms(message: dict[str, str], context: Any = None) -> str:
@@ -154,18 +161,45 @@ def _receive(message: dict[str, str]) -> str:
     details = [_received_detail(match, message) for match in matches]
     attempt.details = details
     errors = publish_and_keep(SMS_RECEIVED, message["messageSid"], details, attempt, message)
+    keyword = optouts.keyword_event(message["body"])
+    if keyword is not None:
+        _keyword(*keyword, message, attempt)
     # the waiting execution, once the message is kept: if resuming fails (500), Twilio's retry
     # resumes the same one (never the next with the same SMS) and publishes nothing again
     task_tokens.on_reply(
         message, [{"trigger": m.trigger.name, "matchGroups": m.groups} for m in matches]
     )
     reply = MessagingResponse()
+    if keyword is not None and keyword[1] in optouts.ANSWERED_BY_TWILIO:
+        return str(reply)  # Twilio answers STOP and HELP itself: no second reply
     for match, detail in zip(matches, details, strict=True):
         template = match.trigger.echo_error if errors[detail["eventId"]] else match.trigger.echo
         text = _echo(template, match)
         if text:
             reply.message(text)
     return str(reply)
+
+
+def _keyword(detail_type: str, word: str, message: dict[str, str], attempt: _Attempt) -> None:
+    """An opt-out, opt-in or HELP keyword: the sender's opt-out recorded or cleared, then its
+    event published (a workflow hearing SMS_OPT_IN may send at once). If the table cannot be
+    written, the event is kept on the dead-letter queue and the webhook answers an error:
+    Twilio's retry records it (and a send Twilio refuses with 21610 records an opt-out too)."""
+    detail = optouts.keyword_detail(detail_type, word, message)
+    try:
+        optouts.apply_keyword(detail_type, word, message)
+    except ConnectorError as error:
+        dead_letter(
+            {
+                "detailType": detail_type,
+                "reason": f"The opt-out state could not be recorded ({error.code})",
+                "failed": [{"detail": detail, "error": error.code}],
+                "message": message,
+            }
+        )
+        raise
+    publish_and_keep(detail_type, message["messageSid"], [detail], attempt, message)
+    logger.info("SMS keyword", extra={"kind": detail_type, "from": mask_phone(message["from"])})
 
 
 def publish_and_keep(

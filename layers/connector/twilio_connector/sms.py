@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from twilio_connector import content, inputs, segments, task_tokens
+from twilio_connector import content, inputs, optouts, segments, task_tokens
 from twilio_connector.config import (
     MESSAGING_SERVICE_SID,
     Credentials,
@@ -29,6 +29,7 @@ from twilio_connector.errors import (
     GATEWAY_TIMEOUT,
     INVALID_INPUT,
     MISSING_INPUT,
+    PERMISSION_DENIED_ERROR,
     SEND_OUTCOME_AMBIGUOUS,
     SERVICE_UNAVAILABLE,
     TOO_MANY_SEGMENTS,
@@ -274,15 +275,23 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
         ledger.content = digest(_compared(params))
         ledger.unknown_hold = _unknown_hold()
     sender = Sender(client, params, ledger, key)
+    skipped = optouts.skipped(params, request.recipients)  # unreadable: nothing is sent
+    recipients = [to for to in request.recipients if to not in skipped]
+    indexes = [i for i, to in enumerate(request.recipients) if to not in skipped]
+    if skipped and request.task_token and not recipients:
+        raise PERMISSION_DENIED_ERROR(
+            f"{mask_phone(request.recipients[0])} has opted out of this sender (STOP): "
+            "nothing was sent, and no reply or delivery will come",
+            twilioCode=optouts.UNSUBSCRIBED,
+        )
 
     messages: list[dict[str, Any]] = []
     sent: list[tuple[int, str, dict[str, Any]]] = []
     failed: list[_RecipientFailed] = []
     debug = logger.isEnabledFor(logging.DEBUG)
     counted = _counted(request, body)
-    for index, (to, outcome) in enumerate(
-        zip(request.recipients, _send_all(sender, request.recipients), strict=True)
-    ):
+    outcomes = _send_all(sender, recipients) if recipients else []
+    for index, to, outcome in zip(indexes, recipients, outcomes, strict=True):
         if isinstance(outcome, ConnectorError):
             failed.append(_RecipientFailed(index, to, outcome))
             logger.warning(
@@ -299,9 +308,18 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
             logger.debug(
                 "SMS sent", extra={"to": mask_phone(to), "sid": outcome.get("sid"), "index": index}
             )
-    logger.info("SEND_SMS done", extra={"sentCount": len(sent), "failedCount": len(failed)})
+    logger.info(
+        "SEND_SMS done",
+        extra={"sentCount": len(sent), "failedCount": len(failed), "skippedCount": len(skipped)},
+    )
+    if unsubscribed := [
+        f.to for f in failed if f.error.details.get("twilioCode") == optouts.UNSUBSCRIBED
+    ]:
+        optouts.on_unsubscribed(params, unsubscribed, key)
 
     metrics.add_metric(name="SmsSent", unit=MetricUnit.Count, value=len(sent))
+    if skipped:
+        metrics.add_metric(name="SmsSkipped", unit=MetricUnit.Count, value=len(skipped))
     if failed:
         metrics.add_metric(name="SmsFailed", unit=MetricUnit.Count, value=len(failed))
         for code, n in Counter(failure.error.code for failure in failed).items():
@@ -312,6 +330,8 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
             "messages": messages,
             # nothing went out now: every message was sent by an earlier attempt of this request
             "replayed": bool(sent) and all(to in sender.replayed for _, to, _ in sent),
+            # recipients not sent to, with the reason: {"+14155550100": "OPTED_OUT"}
+            "skipped": skipped,
         }
     )
     if failed:
@@ -323,17 +343,28 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
 
 def _dry_run(request: SendSmsRequest, body: str | None, variables: str | None) -> dict[str, Any]:
     """``dryRun: true``: everything a send checks (recipients, template, sender, schedule, the
-    secret's defaults), and what would be sent; nothing reaches Twilio or the ledger."""
+    secret's defaults, the opt-out list), and what would be sent; nothing reaches Twilio or the
+    ledger. A recipient the send would skip has its reason (``skipped``) in its message."""
     _check_schedule(request)
     params = _create_params(request, get_credentials(), body, variables)
     logger.info("SEND_SMS dry run: nothing sent", extra={"recipientCount": len(request.recipients)})
     counted = _counted(request, body)
+    skipped = optouts.skipped(params, request.recipients)
     return {
         "dryRun": True,
         "smsResult": {},
-        "messages": [{"to": to, "body": body, **counted} for to in request.recipients],
+        "messages": [
+            {
+                "to": to,
+                "body": body,
+                **counted,
+                **({"skipped": skipped[to]} if to in skipped else {}),
+            }
+            for to in request.recipients
+        ],
+        "skipped": skipped,
         "wouldSend": {
-            "recipients": request.recipients,
+            "recipients": [to for to in request.recipients if to not in skipped],
             "from": params.get("from_"),
             "messagingServiceSid": params.get("messaging_service_sid"),
             "body": body,
