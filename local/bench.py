@@ -493,6 +493,9 @@ class ToEmulator(TwilioHttpClient):
         return super().request(method, url.replace("https://api.twilio.com", {twilio!r}), *args, **kwargs)
 client = Client(secret["TWILIO_ACCOUNT"], secret["TWILIO_TOKEN"], http_client=ToEmulator())
 body = jinja2.Template("Hello {{{{ n }}}} " + uuid.uuid4().hex).render(n=1)
+opted_out = table.get_item(TableName={optouts!r}, ConsistentRead=True, Key={{
+    "sender": {{"S": secret["TWILIO_FROM"]}}, "recipient": {{"S": "+14155550100"}}}}).get("Item")
+assert opted_out is None  # STOP honoured, as the connector's opt-out list is
 key = {{"id": {{"S": "handwritten#" + uuid.uuid4().hex}}}}
 table.put_item(TableName={table!r}, Item={{**key, "status": {{"S": "started"}}}},
                ConditionExpression="attribute_not_exists(id)")
@@ -793,6 +796,7 @@ def main() -> int:
             secret=SECRET_ID,
             twilio=twilio,
             table="bench-idempotency",
+            optouts="bench-opt-outs",
             peak=PEAK_RSS,
         )
         build = Path(args.build_dir)
