@@ -99,8 +99,9 @@ def test_parameter_overrides_reach_the_function_as_the_template_derives_them():
 
 
 def test_sms_triggers_override_replaces_the_demo_trigger(tmp_path):
-    triggers = [{"name": "stop", "pattern": "(?i)stop", "echo": "You are unsubscribed."}]
-    event = write(tmp_path / "stop.json", signed_inbound("Body=STOP"))
+    # (not STOP: Twilio answers the opt-out keywords itself, and the connector echoes none)
+    triggers = [{"name": "balance", "pattern": "(?i)balance", "echo": "Your balance is 10."}]
+    event = write(tmp_path / "balance.json", signed_inbound("Body=BALANCE"))
     run = invoke(
         "InboundSmsFunction",
         event,
@@ -108,8 +109,8 @@ def test_sms_triggers_override_replaces_the_demo_trigger(tmp_path):
         f"SmsTriggers='{json.dumps(triggers)}'",
     )
     assert run.returncode == 0, run.stderr
-    assert "<Message>You are unsubscribed.</Message>" in json.loads(run.stdout)["body"]
-    assert '"trigger": "stop"' in run.stderr
+    assert "<Message>Your balance is 10.</Message>" in json.loads(run.stdout)["body"]
+    assert '"trigger": "balance"' in run.stderr
 
 
 @pytest.mark.parametrize(
