@@ -286,12 +286,13 @@ def test_fault_injection_slow_commits(aws, emulator, handler, lambda_context, mo
 
 # --- a slow commit: absence is not decided while the lost request may still take effect ----------
 def slow_commit(emulator, monkeypatch) -> None:
-    """The next send is stored 0.3 s after it arrived: after the client's read timeout (0.1 s),
-    within the time an unknown outcome is held (0.6 s)."""
+    """The next send is stored 1 s after it arrived: well after the client's read timeout
+    (0.1 s) and the send's quick look at Twilio that follows it, within the time an unknown
+    outcome is held (1.5 s)."""
     monkeypatch.setenv("TWILIO_READ_TIMEOUT", "0.1")
-    monkeypatch.setenv("SEND_LEASE_SECONDS", "0.6")
+    monkeypatch.setenv("SEND_LEASE_SECONDS", "1.5")
     reset_layer_caches()
-    emulator.faults.slow_commit, emulator.faults.commit_seconds = 1, 0.3
+    emulator.faults.slow_commit, emulator.faults.commit_seconds = 1, 1.0
 
 
 def test_a_slow_commit_is_not_sent_again_by_an_overlapping_retry(
@@ -302,7 +303,7 @@ def test_a_slow_commit_is_not_sent_again_by_an_overlapping_retry(
     expect_error(handler, lambda_context, event, "TWILIO_CONNECTION_ERROR")
     assert emulator.messages == {}  # not stored yet when the send looked
     expect_error(handler, lambda_context, event, "CONFLICT")  # the retry comes at once
-    time.sleep(0.65)
+    time.sleep(1.55)
     result = handler(event, lambda_context)  # by now Twilio has it: adopted, not sent again
     assert len(emulator.messages) == 1 and set(result["smsResult"]) == set(emulator.messages)
 
@@ -317,7 +318,7 @@ def test_a_slow_commit_beside_another_request_s_identical_send(
     expect_error(handler, lambda_context, event_a, "TWILIO_CONNECTION_ERROR")
     b = handler({"smsTo": A, "smsBody": "same", "idempotencyKey": "exec-B/Notify"}, lambda_context)
     expect_error(handler, lambda_context, event_a, "CONFLICT")
-    time.sleep(0.65)
+    time.sleep(1.55)
     a = handler(event_a, lambda_context)
     assert count(emulator) == {("same", A): 2}  # A's and B's, one each
     assert set(a["smsResult"]).isdisjoint(b["smsResult"])
