@@ -20,10 +20,15 @@ MESSAGE_SID = "SM" + "7" * 32
 
 
 def signed_event(
-    path: str, params: dict[str, str], url: str | None = None, token: str = TEST_AUTH_TOKEN
+    path: str,
+    params: dict[str, str],
+    url: str | None = None,
+    token: str = TEST_AUTH_TOKEN,
+    method: str = "POST",
 ) -> dict[str, Any]:
-    """The proxy event of Twilio's POST of ``params`` to ``path``, signed with ``token`` for the
-    URL the function rebuilds from the event (or ``url``, a PublicWebhookUrl's)."""
+    """The proxy event of Twilio's POST of ``params`` to ``path`` (or another ``method``),
+    signed with ``token`` for the URL the function rebuilds from the event (or ``url``, a
+    PublicWebhookUrl's)."""
     from twilio.request_validator import RequestValidator
 
     url = url or f"https://{HOST}/Prod{path}"
@@ -36,7 +41,7 @@ def signed_event(
         "X-Forwarded-Port": "443",
         "X-Twilio-Signature": RequestValidator(token).compute_signature(url, params),
     }
-    event = proxy_event("POST", path, headers, urlencode(params))
+    event = proxy_event(method, path, headers, urlencode(params))
     event["requestContext"]["requestId"] = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
     event["requestContext"]["apiId"] = "abc123defg"
     event["requestContext"]["identity"]["sourceIp"] = "54.172.60.1"

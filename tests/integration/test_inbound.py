@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from twilio.request_validator import RequestValidator
 
 from local.apigw import ApiGatewayAdapter, proxy_event
-from local.sample_events import HOST, MESSAGE_SID, SENDER, inbound_sms
+from local.sample_events import HOST, MESSAGE_SID, SENDER, inbound_sms, signed_event
 from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from tests.conftest import ORDER_TRIGGER, load_event, load_function
 
@@ -581,15 +581,7 @@ def test_a_status_error_code_in_other_digits_is_not_a_crash(inbound, handler, la
 # --- unrouted paths and methods ------------------------------------------------------------------
 def signed_request(method: str, path: str, params: dict | None = None) -> dict:
     """A request Twilio's token signed, to any method and path of the API."""
-    params = params or {}
-    url = f"https://{HOST}/Prod{path}"
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Host": HOST,
-        "X-Forwarded-Proto": "https",
-        "X-Twilio-Signature": RequestValidator(TEST_AUTH_TOKEN).compute_signature(url, params),
-    }
-    return proxy_event(method, path, headers, urlencode(params))
+    return signed_event(path, params or {}, method=method)
 
 
 def log_lines(output: str) -> list[dict]:

@@ -3,16 +3,14 @@ those who opted out (moto for DynamoDB and EventBridge, the Twilio emulator for 
 
 import json
 from collections import Counter
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 import pytest
-from twilio.request_validator import RequestValidator
 
-from local.apigw import proxy_event
 from local.resources import create_opt_out_table
-from local.sample_events import HOST, SENDER, inbound_sms
+from local.sample_events import SENDER, inbound_sms, signed_event
 from local.template import load_template
-from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from local.twilio_emulator import MAGIC_FROM, TEST_ACCOUNT_SID
 from tests.conftest import ORDER_TRIGGER, load_function, reset_layer_caches
 from tests.integration.helpers import expect_error
 
@@ -43,14 +41,7 @@ def receive(lambda_context):
     def receive_(body, sid="SM" + "5" * 32, from_=SENDER, **extra):
         params = dict(parse_qsl(inbound_sms()["body"]))
         params.update(Body=body, MessageSid=sid, SmsSid=sid, From=from_, **extra)
-        url = f"https://{HOST}/Prod/sms"
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Host": HOST,
-            "X-Forwarded-Proto": "https",
-            "X-Twilio-Signature": RequestValidator(TEST_AUTH_TOKEN).compute_signature(url, params),
-        }
-        return handler(proxy_event("POST", "/sms", headers, urlencode(params)), lambda_context)
+        return handler(signed_event("/sms", params), lambda_context)
 
     return receive_
 
