@@ -31,6 +31,7 @@ FIELDS = {
 }  # fmt: skip
 FIELDS_FILE = json.loads(Path(locales.DATA_FILE).read_text(encoding="utf-8"))
 ZONES_FILE = json.loads(Path(locales.ZONES_FILE).read_text(encoding="utf-8"))
+NUMBERS_FILE = json.loads(Path(locales.NUMBERS_FILE).read_text(encoding="utf-8"))
 
 
 def babel_only(locale: str) -> locales.LocaleData:
@@ -46,6 +47,24 @@ def test_the_files_say_how_they_were_made_and_from_what(document):
     assert document["java"].startswith("17.")
     # Corrections are differences from one Babel: another needs `make locale-data` again.
     assert document["babel"] == babel.__version__
+
+
+def test_the_number_table_is_every_number_field_of_every_locale_as_the_lookup_reads_it():
+    """The table number formats read instead of Babel: the same values, for every locale
+    ``make locale-data`` compares (a Babel upgrade or new corrections without regenerating it
+    fails here)."""
+    from local.goldens.locale_data import number_rows
+
+    assert "make locale-data" in NUMBERS_FILE["about"]
+    assert NUMBERS_FILE["babel"] == babel.__version__
+    assert NUMBERS_FILE["fields"] == list(locales.NUMBER_FIELDS)
+    assert NUMBERS_FILE["locales"] == number_rows()
+    assert len(NUMBERS_FILE["locales"]) > 700
+    assert locales.number_fields("de_CH")["group"] == "\u2019"
+    # A locale the table does not hold as written (a script) is read through Babel, as before.
+    assert "zh_Hans_CN" not in NUMBERS_FILE["locales"]
+    data = locales.locale_data("zh_Hans_CN")
+    assert locales.number_fields("zh_Hans_CN") == {f: data.field(f) for f in locales.NUMBER_FIELDS}
 
 
 def test_every_correction_is_a_field_the_engine_reads_for_a_locale_it_accepts():
@@ -128,6 +147,6 @@ print(json.dumps(seen))
         [sys.executable, "-c", code, str(LAYER)], capture_output=True, text=True, env=env
     )
     assert run.returncode == 0, run.stderr
-    # Nothing at import, nor for a template without formats; the fields on the first number;
-    # the zone names on the first zone name.
-    assert json.loads(run.stdout) == [[False, 0], [False, 0], [True, 1], [True, 2]]
+    # Nothing at import, nor for a template without formats; the number table (not Babel) on
+    # the first number; Babel, the fields and the zone names on the first zone name.
+    assert json.loads(run.stdout) == [[False, 0], [False, 0], [False, 1], [True, 3]]

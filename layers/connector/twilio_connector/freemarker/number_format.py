@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from twilio_connector.freemarker.errors import FtlRuntimeError, Refused
-from twilio_connector.freemarker.locales import locale_data
+from twilio_connector.freemarker.locales import number_fields
 
 
 class Pattern(NamedTuple):  # NamedTuples: immutable, and cheap to create at import
@@ -41,18 +41,18 @@ class Symbols(NamedTuple):
 
 @lru_cache(maxsize=64)
 def symbols(locale: str) -> Symbols:
-    loc = locale_data(locale)
+    fields = number_fields(locale)
     return Symbols(
-        decimal=loc.field("decimal"),
-        group=loc.field("group"),
-        minus=loc.field("minus"),
-        percent=loc.field("percent"),
-        permille=loc.field("permille"),
-        currency_symbol=loc.field("currency_symbol"),
-        currency_digits=loc.field("currency_digits"),
-        currency_decimal=loc.field("currency_decimal"),
-        currency_group=loc.field("currency_group"),
-        zero=loc.field("zero"),
+        decimal=fields["decimal"],
+        group=fields["group"],
+        minus=fields["minus"],
+        percent=fields["percent"],
+        permille=fields["permille"],
+        currency_symbol=fields["currency_symbol"],
+        currency_digits=fields["currency_digits"],
+        currency_decimal=fields["currency_decimal"],
+        currency_group=fields["currency_group"],
+        zero=fields["zero"],
     )
 
 
@@ -162,7 +162,7 @@ def format_number(value: Decimal, fmt: str, locale: str) -> str:
         return computer(value)
     sym = symbols(locale)
     if fmt in ("number", "", "currency", "percent"):
-        pattern = compile_pattern(locale_data(locale).field(f"pattern.{fmt or 'number'}"))
+        pattern = compile_pattern(number_fields(locale)[f"pattern.{fmt or 'number'}"])
         if fmt == "currency":
             digits = sym.currency_digits
             return format_decimal(value, pattern, sym, digits, digits)
