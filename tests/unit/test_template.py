@@ -226,6 +226,22 @@ def test_samconfig_deploys_the_template_with_the_guided_defaults(template):
     named = {"RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"}
     iam = [r for r in template["Resources"].values() if r["Type"].startswith("AWS::IAM::")]
     assert not [r for r in iam if named & set(r.get("Properties", {}))], "CAPABILITY_NAMED_IAM"
-    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    # a nested application (the operations) needs CAPABILITY_AUTO_EXPAND as well
+    nested = [r for r in template["Resources"].values() if "Application" in r["Type"]]
+    expected = "CAPABILITY_IAM" + (" CAPABILITY_AUTO_EXPAND" if nested else "")
+    assert deploy["capabilities"] == expected
     stack = config["default"]["global"]["parameters"]["stack_name"]
+    assert f"--stack-name {stack}" in (ROOT / "README.md").read_text()
+
+
+def test_the_examples_deploy_as_a_stack_of_their_own():
+    """examples/samconfig.toml: `cd examples && sam build && sam deploy --guided` makes a second
+    stack, named apart from the connector's, creating no named IAM resources either."""
+    config = tomllib.loads((ROOT / "examples" / "samconfig.toml").read_text())
+    connector = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    stack = config["default"]["global"]["parameters"]["stack_name"]
+    assert stack != connector["default"]["global"]["parameters"]["stack_name"]
+    deploy = config["default"]["deploy"]["parameters"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM" and deploy["resolve_s3"] is True
+    assert deploy["confirm_changeset"] is False
     assert f"--stack-name {stack}" in (ROOT / "README.md").read_text()
