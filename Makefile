@@ -34,7 +34,7 @@ help:
 	@echo "make fuzz   10,000 fuzzed events per handler (make test runs a small profile)"
 	@echo "make goldens  render the template corpus with Apache FreeMarker (needs Java 17, apt-get)"
 	@echo "make locale-data  the templates' locale data corrections from Java 17 (make goldens runs it)"
-	@echo "make checkov       checkov's security checks of template.yaml (not part of make test)"
+	@echo "make checkov       checkov's security checks of every template (not part of make test)"
 	@echo "make replay-dlq    publish the inbound dead-letter queue's events again (STACK=, QUEUE_URL=, DRY_RUN=1)"
 	@echo "make goldens-regex  re-record the trigger-pattern goldens with Java 17 (javac)"
 	@echo "make phone-table  regenerate the E.164 length table from phonenumbers (after upgrading it)"
@@ -54,8 +54,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The connector (template.yaml), its nested operations application, and the examples stack.
+TEMPLATES := template.yaml operations/template.yaml examples/template.yaml
 validate: $(STAMP)
-	$(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION)
+	@for t in $(TEMPLATES); do $(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION) -t $$t || exit 1; done
 
 # sam build ships sources only, and Lambda's code directories are read-only: without bytecode in
 # the artifact, every cold start compiles every module it imports (boto3, twilio, powertools...),
@@ -73,16 +75,18 @@ build: $(STAMP)
 # The same functions and layer, built for this machine (identical but for compiled extensions),
 # so that tests and `make invoke` run exactly what sam build packs. Built again only when a source
 # changed (a file added or removed changes its folder's time); sam build's output goes to standard
-# error, so that `make -s invoke ... | jq` reads the result alone.
+# error, so that `make -s invoke ... | jq` reads the result alone. (The template's copy sits in
+# .aws-sam/: the nested application's Location, operations/template.yaml, becomes ../operations/.)
 HOST_BUILT := $(HOST_BUILD)/.built
-BUILD_SOURCES := template.yaml $(shell find layers functions -name __pycache__ -prune -o -print)
+BUILD_SOURCES := template.yaml operations/template.yaml $(shell find layers functions -name __pycache__ -prune -o -print)
 
 build-host: $(HOST_BUILT)
 
 $(HOST_BUILT): $(STAMP) $(BUILD_SOURCES)
 	@echo "sam build for $(HOST_ARCH) into $(HOST_BUILD)" >&2
 	@mkdir -p .aws-sam
-	@sed -E 's/\barm64\b/$(HOST_ARCH)/g' template.yaml > .aws-sam/template-$(HOST_ARCH).yaml
+	@sed -E -e 's/\barm64\b/$(HOST_ARCH)/g' -e 's#^( +Location: )([a-z])#\1../\2#' template.yaml \
+		> .aws-sam/template-$(HOST_ARCH).yaml
 	@$(BIN)/sam build --cached --parallel --template-file .aws-sam/template-$(HOST_ARCH).yaml \
 		--base-dir . --build-dir $(HOST_BUILD) --cache-dir .aws-sam/cache-$(HOST_ARCH) >&2
 	@$(COMPILE) $(HOST_BUILD) >&2
@@ -157,7 +161,7 @@ locale-data: $(STAMP)
 	$(BIN)/python -m local.goldens.locale_data
 
 # checkov pins an old boto3, so it lives in a virtual environment of its own; ~30 s a run, so
-# it is not part of `make test`. Every finding is fixed or suppressed in template.yaml with its
+# it is not part of `make test`. Every finding is fixed or suppressed in its template with its
 # reason (Metadata: checkov: skip).
 CHECKOV_VENV := .venv-checkov
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
@@ -167,7 +171,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	@touch $@
 
 checkov: $(CHECKOV_VENV)/.installed
-	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation secrets \
+	$(CHECKOV_VENV)/bin/checkov $(addprefix -f ,$(TEMPLATES)) --framework cloudformation secrets \
 		--compact --quiet --skip-download
 
 # The dead-letter replay (docs/operations.md), against the deployed stack STACK (samconfig's

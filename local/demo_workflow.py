@@ -39,7 +39,7 @@ def send_and_wait(workflows: LocalWorkflows, emulator: TwilioEmulator) -> tuple[
 
 
 def main() -> int:
-    print("\nWORKFLOW  statemachines/send_and_wait.asl.json, executed in moto's Step Functions")
+    print("\nWORKFLOW  examples/statemachines/send_and_wait.asl.json, in moto's Step Functions")
     print("          interpreter; the functions run as `sam build` packed them (awslambdaric)")
     with TwilioEmulator() as emulator, LocalWorkflows(emulator) as workflows:
         execution, lines = send_and_wait(workflows, emulator)

@@ -1,11 +1,15 @@
-"""Reading template.yaml with its CloudFormation tags (``!Ref``, ``!GetAtt``, ``!Sub``, ...), and
-resolving what a function's environment holds once deployed, for running it offline."""
+"""Reading the SAM templates with their CloudFormation tags (``!Ref``, ``!GetAtt``, ``!Sub``, ...),
+and resolving what a function's environment and a state machine's definition hold once deployed,
+for running them offline. Three templates: the connector (``template.yaml``: the functions),
+its nested operations application, and the examples stack (the state machines), which takes the
+connector's outputs as its parameters (``examples_parameters``)."""
 
 from __future__ import annotations
 
 import re
 import shlex
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -28,13 +32,19 @@ def _tag(loader, suffix, node):
 _CfnLoader.add_multi_constructor("!", _tag)
 
 
-def load_template() -> dict:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+#: The templates, relative to the repository's root.
+CONNECTOR = "template.yaml"
+OPERATIONS = "operations/template.yaml"
+EXAMPLES = "examples/template.yaml"
+
+
+def load_template(path: str = CONNECTOR) -> dict:
+    return yaml.load((ROOT / path).read_text(), Loader=_CfnLoader)  # noqa: S506
 
 
 @cache
-def _template() -> dict:
-    return load_template()
+def _template(path: str = CONNECTOR) -> dict:
+    return load_template(path)
 
 
 PSEUDO_PARAMETERS = {
@@ -47,20 +57,24 @@ PSEUDO_PARAMETERS = {
 
 
 class Resolver:
-    """CloudFormation's intrinsic functions over template.yaml, for one set of parameter values
-    (the template's defaults, overridden) and the physical IDs of the resources a value names."""
+    """CloudFormation's intrinsic functions over one template (the connector's by default), for
+    one set of parameter values (the template's defaults, overridden) and the physical IDs of the
+    resources a value names."""
 
-    def __init__(self, parameters: dict[str, str], resources: dict[str, str]) -> None:
-        template = _template()
+    def __init__(
+        self, parameters: dict[str, str], resources: dict[str, str], template: str = CONNECTOR
+    ) -> None:
+        self.template = template
         self.parameters = {
-            name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()
+            name: str(spec.get("Default", ""))
+            for name, spec in _template(template)["Parameters"].items()
         }
         unknown = set(parameters) - set(self.parameters)
         if unknown:
-            raise KeyError(f"template.yaml has no parameter {sorted(unknown)}")
+            raise KeyError(f"{template} has no parameter {sorted(unknown)}")
         self.parameters.update(parameters)
         self.resources = resources
-        self.conditions = template.get("Conditions", {})
+        self.conditions = _template(template).get("Conditions", {})
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -81,7 +95,7 @@ class Resolver:
             return self.ref(argument if isinstance(argument, str) else ".".join(argument))
         if function == "FindInMap":
             table, key, attribute = (str(self.resolve(item)) for item in argument)
-            return _template()["Mappings"][table][key][attribute]
+            return _template(self.template)["Mappings"][table][key][attribute]
         return {function: self.resolve(argument)}
 
     def ref(self, name: str) -> str:
@@ -149,19 +163,38 @@ def template_environment(logical_id: str, resolver: Resolver) -> dict[str, str]:
     return {name: str(resolver.resolve(value)) for name, value in variables.items()}
 
 
-def state_machine_names() -> list[str]:
-    resources = _template()["Resources"]
+def state_machine_names(template: str = EXAMPLES) -> list[str]:
+    resources = _template(template)["Resources"]
     return [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::StateMachine"]
+
+
+def definition_path(logical_id: str, template: str = EXAMPLES) -> Path:
+    """A state machine's ``DefinitionUri``, relative to its template's folder as SAM reads it."""
+    properties = _template(template)["Resources"][logical_id]["Properties"]
+    return (ROOT / template).parent / properties["DefinitionUri"]
 
 
 def state_machine_definition(logical_id: str, resolver: Resolver) -> str:
     """A state machine's ASL as deployed: its ``DefinitionUri`` file with the template's
-    ``DefinitionSubstitutions`` put in (plain text replacement, as CloudFormation does)."""
-    properties = _template()["Resources"][logical_id]["Properties"]
-    text = (ROOT / properties["DefinitionUri"]).read_text()
+    ``DefinitionSubstitutions`` put in (plain text replacement, as CloudFormation does), the
+    resolver's template (the examples') holding it."""
+    properties = _template(resolver.template)["Resources"][logical_id]["Properties"]
+    text = definition_path(logical_id, resolver.template).read_text()
     for name, value in resolver.resolve(properties.get("DefinitionSubstitutions", {})).items():
         text = text.replace("${" + name + "}", str(value))
     return text
+
+
+def examples_parameters(connector: Resolver) -> dict[str, str]:
+    """The examples stack's parameters that the connector stack's outputs of the same names give
+    (function ARNs, bus, event source, trigger, concurrency), as a user passes them with ``sam
+    deploy --parameter-overrides``: resolved for the connector's parameters and resources."""
+    outputs = _template(connector.template)["Outputs"]
+    return {
+        name: str(connector.resolve(outputs[name]["Value"]))
+        for name in _template(EXAMPLES)["Parameters"]
+        if name in outputs
+    }
 
 
 def parse_parameter_overrides(text: str) -> dict[str, str]:

@@ -1,17 +1,19 @@
-"""Every shipped workflow, deployed offline as template.yaml deploys it, and executed for real.
+"""Every shipped workflow, deployed offline as its two stacks deploy it, and executed for real.
 
 ``LocalWorkflows`` starts moto in server mode with its Step Functions interpreter on
-(``local.moto_sfn``), creates what the template creates (the secret, the idempotency table, the
-dead-letter queue, the campaign bucket, every function with the environment the template gives
-it, every state machine from ``statemachines/`` with its ``DefinitionSubstitutions``, and the
-example rule with its input transformer), and puts the API stand-in (``local.apigw``) in front of
-the inbound function, as the webhook URL Twilio (the emulator) calls. Functions run as ``sam
-build`` packed them (``.aws-sam/build``: run ``make build`` first).
+(``local.moto_sfn``), creates what the connector's template.yaml creates (the secret, the
+idempotency table, the dead-letter queue, every function with the environment the template
+gives it), then what examples/template.yaml creates, with the connector's outputs as its
+parameters as in a real deploy (the campaign bucket, the examples' tables, every state machine
+with its ``DefinitionSubstitutions``, and the example rules with their input transformers), and
+puts the API stand-in (``local.apigw``) in front of the inbound function, as the webhook URL
+Twilio (the emulator) calls. Functions run as ``sam build`` packed them (``.aws-sam/build``: run
+``make build`` first).
 
-A new state machine in template.yaml (an ``AWS::Serverless::StateMachine`` with a
-``DefinitionUri`` in ``statemachines/`` and its ``DefinitionSubstitutions``) is deployed here
-with nothing to add: ``workflows.start("MyStateMachine", {...})`` runs it. A substitution that
-names a new resource needs its local stand-in in ``_refs`` below.
+A new state machine in examples/template.yaml (an ``AWS::Serverless::StateMachine`` with a
+``DefinitionUri`` in ``examples/statemachines/`` and its ``DefinitionSubstitutions``) is deployed
+here with nothing to add: ``workflows.start("MyStateMachine", {...})`` runs it. A substitution
+that names a new resource needs its local stand-in in ``_refs`` below.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ from local.resources import (
     idempotency_table_definition,
 )
 from local.template import (
+    EXAMPLES,
     PSEUDO_PARAMETERS,
     Resolver,
+    examples_parameters,
     function_names,
     function_properties,
     load_template,
@@ -66,7 +70,8 @@ class LocalWorkflows:
     """``with LocalWorkflows(emulator) as w: w.wait(w.start("ExampleSendSmsStateMachine", {...}))``.
 
     ``environment`` is put over every function's template environment (tests shorten the
-    Twilio client's backoff with it); ``parameters`` over the template's parameter defaults."""
+    Twilio client's backoff with it); ``parameters`` over the templates' parameter defaults (the
+    connector's, and the examples' own; the examples' others are the connector's outputs)."""
 
     def __init__(
         self,
@@ -156,7 +161,7 @@ class LocalWorkflows:
         assert self._api is not None
         return self._api.url
 
-    # --- what template.yaml creates --------------------------------------------------------------
+    # --- what the connector's and the examples' templates create ---------------------------------
     def _refs(self) -> dict[str, str]:
         sqs = self.client("sqs")
         queue_url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
@@ -172,7 +177,7 @@ class LocalWorkflows:
         for logical_id in function_names():
             refs[logical_id] = logical_id
             refs[f"{logical_id}.Arn"] = self.function_arn(logical_id)
-        for logical_id in _other_tables():  # the examples' own tables, under local names
+        for logical_id in _connector_tables() + _example_tables():  # under local names
             name = f"local-{logical_id}"
             refs[logical_id] = name
             refs[f"{logical_id}.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
@@ -192,9 +197,10 @@ class LocalWorkflows:
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )
         self._stand_ins = self._refs()
-        resources = load_template()["Resources"]
-        for logical_id in _other_tables():
-            properties = resources[logical_id]["Properties"]
+        example_resources = load_template(EXAMPLES)["Resources"]
+        tables = {**load_template()["Resources"], **example_resources}
+        for logical_id in _connector_tables() + _example_tables():
+            properties = tables[logical_id]["Properties"]
             self.client("dynamodb").create_table(
                 TableName=self._stand_ins[logical_id],
                 **{k: properties[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode")},
@@ -202,11 +208,11 @@ class LocalWorkflows:
         self._parameter_values = {
             "TwilioApiUrl": self.emulator.url,
             "PublicWebhookUrl": self.api_url,
-            "DeployExamples": "true",
             **TRIGGER,
             **self.parameters,
         }
-        self.resolver = resolver = Resolver(self._parameter_values, self._stand_ins)
+        # the connector's resolver (the functions), and the examples stack's (the state machines)
+        resolver, self.resolver = self._resolvers({})
         offline = function_environment()
         for logical_id in function_names():
             props = function_properties(logical_id)
@@ -223,11 +229,28 @@ class LocalWorkflows:
                 Environment={"Variables": environment},
             )
         self._wait_until_active(function_names())
-        resources = load_template()["Resources"]
         for logical_id in state_machine_names():
-            condition = resources[logical_id].get("Condition")
-            if condition is None or resolver.condition(condition):
-                self._deploy_state_machine(logical_id, resources[logical_id]["Properties"])
+            condition = example_resources[logical_id].get("Condition")
+            if condition is None or self.resolver.condition(condition):
+                self._deploy_state_machine(logical_id, example_resources[logical_id]["Properties"])
+
+    def _resolvers(self, overrides: dict[str, str]) -> tuple[Resolver, Resolver]:
+        """The connector's resolver and the examples': the examples stack's parameters are the
+        connector's outputs of the same names, then its own (``overrides`` over both)."""
+        values = {**self._parameter_values, **overrides}
+        connector_names = set(load_template()["Parameters"])
+        example_names = set(load_template(EXAMPLES)["Parameters"]) - connector_names
+        unknown = set(values) - connector_names - example_names
+        if unknown:
+            raise KeyError(f"neither template has the parameters {sorted(unknown)}")
+        connector = Resolver(
+            {k: v for k, v in values.items() if k in connector_names}, self._stand_ins
+        )
+        examples = {
+            **examples_parameters(connector),
+            **{k: v for k, v in values.items() if k in example_names},
+        }
+        return connector, Resolver(examples, self._stand_ins, EXAMPLES)
 
     def _wait_until_active(self, functions: list[str], timeout: float = 180) -> None:
         """Lambda's ``Pending`` -> ``Active``: here, until each function's first worker has
@@ -246,8 +269,9 @@ class LocalWorkflows:
 
     def deploy_variant(self, logical_id: str, variant: str, parameters: dict[str, str]) -> str:
         """One more copy of a state machine, deployed with other template parameters (say a
-        shorter timeout), under the key ``variant``; its ARN."""
-        resolver = Resolver({**self._parameter_values, **parameters}, self._stand_ins)
+        shorter timeout, or the connector's TwilioConcurrency that its outputs pass on), under
+        the key ``variant``; its ARN."""
+        _connector, resolver = self._resolvers(parameters)
         definition = state_machine_definition(logical_id, resolver)
         arn = self.client("stepfunctions").create_state_machine(
             name=variant, definition=definition, roleArn=ROLE
@@ -374,12 +398,21 @@ class LocalWorkflows:
         return self.log_path.read_text(errors="replace")
 
 
-def _other_tables() -> list[str]:
-    """template.yaml's DynamoDB tables besides the idempotency table (the examples')."""
+def _connector_tables() -> list[str]:
+    """template.yaml's DynamoDB tables besides the idempotency table (the opt-outs')."""
     return [
         logical_id
         for logical_id, resource in load_template()["Resources"].items()
         if resource["Type"] == "AWS::DynamoDB::Table" and logical_id != "IdempotencyTable"
+    ]
+
+
+def _example_tables() -> list[str]:
+    """examples/template.yaml's DynamoDB tables."""
+    return [
+        logical_id
+        for logical_id, resource in load_template(EXAMPLES)["Resources"].items()
+        if resource["Type"] == "AWS::DynamoDB::Table"
     ]
 
 

@@ -14,8 +14,8 @@ REMINDER_SERVICE = "MG" + "a" * 32
 
 @pytest.fixture(scope="session")
 def deployed_workflows(emulator_server: TwilioEmulator) -> Iterator[object]:
-    """What template.yaml deploys, with the examples, deployed once for every module that
-    executes them (local.workflows)."""
+    """What template.yaml deploys, and examples/template.yaml with its outputs, deployed once for
+    every module that executes the examples (local.workflows)."""
     from local.workflows import LocalWorkflows
 
     with LocalWorkflows(

@@ -3,8 +3,9 @@ functions as its Lambda tasks, the Twilio emulator behind them and the API stand
 the inbound function (local.workflows). Assertions are on the execution and its history, and on
 what reached Twilio.
 
-To execute a new state machine: declare it in template.yaml (``AWS::Serverless::StateMachine``,
-``DefinitionUri`` in statemachines/, ``DefinitionSubstitutions``); the ``workflows`` fixture
+To execute a new state machine: declare it in examples/template.yaml
+(``AWS::Serverless::StateMachine``, ``DefinitionUri`` in examples/statemachines/,
+``DefinitionSubstitutions``); the ``workflows`` fixture
 deploys it as ``workflows.machines[<LogicalId>]``; start it with ``workflows.start(<LogicalId>,
 input)`` and assert on ``workflows.wait(arn)`` and ``workflows.history(arn)``.
 """
@@ -331,9 +332,10 @@ def test_campaign_with_refusals_and_an_outage_then_a_redrive(workflows, emulator
     good = [f"+1415556{i:04d}" for i in range(245)]
     upload_audience(workflows, good[:60] + list(REFUSED) + good[60:], "audience.csv")
 
-    # The template with a budget of 10 (MaxConcurrency 5): on two cores, 50 items retrying at
-    # once through the outage would only be slower, not another path. Its transient retries
-    # cut to 2 (the shipped 40 outlast any test): the outage fails items as a longer one would.
+    # The connector with a budget of 10 (its output WorkflowMaxConcurrency 5): on two cores, 50
+    # items retrying at once through the outage would only be slower, not another path. Its
+    # transient retries cut to 2 (the shipped 40 outlast any test): the outage fails items as a
+    # longer one would.
     workflows.deploy_variant(
         CAMPAIGN, "campaign-budget-10", {"TwilioConcurrency": "10", "CampaignRetryAttempts": "2"}
     )

@@ -1,12 +1,12 @@
 """The connector's metrics, as its handlers emit them (CloudWatch EMF on standard output), and
-template.yaml's alarms and dashboard reading only metrics the code really emits."""
+the alarms and dashboard (operations/template.yaml) reading only metrics the code really emits."""
 
 import json
 import re
 
 import pytest
 
-from local.template import load_template
+from local.template import OPERATIONS, load_template
 from tests.conftest import ORDER_TRIGGER, load_event, load_function, reset_layer_caches
 from tests.integration.test_inbound import message, set_triggers
 from tests.integration.test_send_sms import put_secret
@@ -156,14 +156,14 @@ def every_metric_emitted(aws, inbound, emulator, send, lambda_context, capsys, m
 
 def template_reads() -> set[tuple[str, frozenset]]:
     """(metric, dimensions) of the connector's metrics the alarms and dashboard read; the
-    service dimension's value (the stack name) left out."""
-    resources = load_template()["Resources"]
+    service dimension's value (the connector's stack name, its POWERTOOLS_SERVICE_NAME) left out."""
+    resources = load_template(OPERATIONS)["Resources"]
     reads = set()
     for resource in resources.values():
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::CloudWatch::Alarm" and props["Namespace"] == NAMESPACE:
             dims = {d["Name"]: d["Value"] for d in props["Dimensions"]}
-            assert dims.pop("service") == {"Ref": "AWS::StackName"}
+            assert dims.pop("service") == {"Ref": "ConnectorStackName"}
             reads.add((props["MetricName"], frozenset(dims.items())))
     [dashboard] = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
     body = json.loads(

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from local.apigw import ApiGatewayAdapter
 from local.resources import drain
-from local.template import load_template
+from local.template import EXAMPLES, load_template
 from tests.conftest import load_function, reset_layer_caches
 from tests.integration.helpers import expect_error
 
@@ -131,13 +131,13 @@ def test_send_and_wait_input_errors(aws, emulator, send, lambda_context, event, 
 def test_the_example_rule_starts_the_example_with_the_match_groups(
     inbound, emulator, send, lambda_context, monkeypatch
 ):
-    """The rule of template.yaml (its pattern and input transformer, on moto's bus with an SQS
-    target in place of the state machine) turns an inbound match into the example's input,
-    which SEND_SMS accepts."""
+    """The rule of examples/template.yaml (its pattern and input transformer, on moto's bus with
+    an SQS target in place of the state machine) turns an inbound match into the example's
+    input, which SEND_SMS accepts."""
     import boto3
 
-    rule = load_template()["Resources"]["ExampleSendSmsStateMachine"]["Properties"]["Events"]
-    props = rule["OrderNumberReceived"]["Properties"]
+    machine = load_template(EXAMPLES)["Resources"]["ExampleSendSmsStateMachine"]
+    props = machine["Properties"]["Events"]["OrderNumberReceived"]["Properties"]
     pattern = json.loads(
         json.dumps(props["Pattern"])
         .replace('{"Ref": "EventSource"}', '"twilio.connector"')

@@ -1,5 +1,6 @@
-"""The example state machines: valid ASL, real error codes, substitutions the template provides.
-(They are executed, in moto's interpreter, in tests/integration/test_executed_workflows.py.)"""
+"""The example state machines (examples/template.yaml): valid ASL, real error codes, substitutions
+the template provides. (They are executed, in moto's interpreter, in
+tests/integration/test_executed_workflows.py.)"""
 
 import json
 import re
@@ -7,22 +8,38 @@ import re
 import pytest
 
 from local.lambda_loader import ROOT
-from local.template import Resolver, load_template, state_machine_definition
+from local.template import (
+    EXAMPLES,
+    Resolver,
+    definition_path,
+    examples_parameters,
+    load_template,
+    state_machine_definition,
+)
 from twilio_connector.errors import CATALOGUE
 
-ASL = sorted((ROOT / "statemachines").glob("*.asl.json"))
-RESOURCES = load_template()["Resources"]
+ASL = sorted((ROOT / "examples" / "statemachines").glob("*.asl.json"))
+RESOURCES = load_template(EXAMPLES)["Resources"]
 MACHINES = sorted(k for k, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::StateMachine")
+SEND_SMS_ARN = "arn:aws:lambda:us-east-1:123456789012:function:send"
 RESOLVER = Resolver(
-    {},
     {
-        "SendSmsFunction.Arn": "arn:aws:lambda:us-east-1:1:function:send",
-        "CancelSmsFunction.Arn": "arn:aws:lambda:us-east-1:1:function:cancel",
-        "ExampleAppointmentRemindersTable": "reminders",
-        "VerifyStartFunction.Arn": "arn:aws:lambda:us-east-1:1:function:verify-start",
-        "VerifyCheckFunction.Arn": "arn:aws:lambda:us-east-1:1:function:verify-check",
+        "SendSmsFunctionArn": SEND_SMS_ARN,
+        "CancelSmsFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:cancel",
+        "VerifyStartFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:verify-start",
+        "VerifyCheckFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:verify-check",
     },
+    {"ExampleAppointmentRemindersTable": "reminders"},
+    EXAMPLES,
 )
+
+
+#: The connector's functions, deployed: what its outputs name.
+FUNCTION_ARNS = {
+    f"{name}.Arn": f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    for name, resource in load_template()["Resources"].items()
+    if resource["Type"] == "AWS::Serverless::Function"
+}
 
 
 def definition(logical_id: str) -> dict:
@@ -68,29 +85,32 @@ def test_substitutions_are_exactly_the_templates(machine):
     """Every ``${...}`` in a definition is one the template fills in, and each is used: message
     texts written in ASL must not hold a ``${name}`` a substitution would eat."""
     props = RESOURCES[machine]["Properties"]
-    used = set(re.findall(r"\$\{(\w+)\}", (ROOT / props["DefinitionUri"]).read_text()))
+    used = set(re.findall(r"\$\{(\w+)\}", definition_path(machine).read_text()))
     assert used == set(props["DefinitionSubstitutions"]), machine
 
 
 def test_the_template_deploys_each_example():
-    assert {ROOT / RESOURCES[m]["Properties"]["DefinitionUri"] for m in MACHINES} == set(ASL)
-    for machine in MACHINES:
-        assert RESOURCES[machine]["Condition"] == "WithExamples"
+    assert {definition_path(m) for m in MACHINES} == set(ASL)
+    assert not load_template().get("Outputs", {}).keys() & set(
+        load_template(EXAMPLES)["Outputs"]
+    ), "the connector stack deploys no example"
 
 
 def test_the_concurrency_budget_is_never_exceeded():
     """One SEND_SMS call's concurrent sends plus the campaign's concurrent recipients (one send
-    each) stay within the account's budget, for every budget the template allows."""
+    each) stay within the account's budget, for every budget the template allows: the examples
+    stack takes its share from the connector's output WorkflowMaxConcurrency."""
     template = load_template()
     allowed = template["Parameters"]["TwilioConcurrency"]["AllowedValues"]
     for budget in allowed:
-        resolver = Resolver({"TwilioConcurrency": str(budget)}, {"SendSmsFunction.Arn": "arn"})
-        campaign = json.loads(state_machine_definition("ExampleCampaignStateMachine", resolver))
+        resolver = Resolver({"TwilioConcurrency": str(budget)}, FUNCTION_ARNS)
+        examples = Resolver(examples_parameters(resolver), {}, EXAMPLES)
+        campaign = json.loads(state_machine_definition("ExampleCampaignStateMachine", examples))
         [(_name, state)] = campaign["States"].items()
         assert "ItemBatcher" not in state  # one recipient per item: one request at a time
         send = int(
             resolver.resolve(
-                RESOURCES["SendSmsFunction"]["Properties"]["Environment"]["Variables"][
+                template["Resources"]["SendSmsFunction"]["Properties"]["Environment"]["Variables"][
                     "SEND_CONCURRENCY"
                 ]
             )
@@ -130,8 +150,7 @@ def test_every_send_retries_every_transient_code(machine):
     sends = [
         (name, state)
         for name, state in states(definition(machine))
-        if state.get("Type") == "Task"
-        and RESOLVER.resolve({"GetAtt": "SendSmsFunction.Arn"}) in json.dumps(state)
+        if state.get("Type") == "Task" and SEND_SMS_ARN in json.dumps(state)
     ]
     for name, state in sends:
         retried = {code for rule in state.get("Retry", []) for code in rule["ErrorEquals"]}

@@ -1,5 +1,6 @@
-"""template.yaml: the contract's logical IDs, handlers that exist, least privilege, Globals, every
-parameter described and grouped, and the README's table of what the default stack creates."""
+"""template.yaml: the contract's logical IDs, handlers that exist, least privilege, Globals, the
+connector alone (operations nested, examples a stack of their own), every parameter of each
+template described and grouped, and the README's table of what the default stack creates."""
 
 import re
 import tomllib
@@ -8,7 +9,7 @@ import pytest
 
 from local import bench
 from local.lambda_loader import ROOT
-from local.template import Resolver, load_template
+from local.template import CONNECTOR, EXAMPLES, OPERATIONS, Resolver, load_template
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +99,31 @@ def test_the_webhook_api_is_throttled(template):
     assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiBurstLimit"}
 
 
-def test_every_parameter_is_described_and_in_exactly_one_group(template):
+def test_the_connector_deploys_alone_with_its_operations_nested(template):
+    """template.yaml holds the connector; the operations are its nested application (on by
+    default, off with DeployOperations=false), every parameter of it passed from here; the
+    examples are a stack of their own, taking the connector's outputs."""
+    kinds = {resource["Type"] for resource in template["Resources"].values()}
+    assert "AWS::Serverless::StateMachine" not in kinds and "AWS::CloudWatch::Alarm" not in kinds
+    operations = template["Resources"]["Operations"]
+    assert operations["Type"] == "AWS::Serverless::Application"
+    assert operations["Properties"]["Location"] == OPERATIONS
+    assert Resolver({}, {}).condition(operations["Condition"])
+    assert not Resolver({"DeployOperations": "false"}, {}).condition(operations["Condition"])
+    nested = load_template(OPERATIONS)["Parameters"]
+    passed = operations["Properties"]["Parameters"]
+    assert set(passed) == set(nested), "a parameter of the operations is not passed"
+    examples = load_template(EXAMPLES)["Parameters"]
+    outputs = template["Outputs"]
+    required = {name for name, spec in examples.items() if "Default" not in spec}
+    assert required <= set(outputs), "an examples parameter no connector output gives"
+    assert {"EventBusName", "EventSource", "TriggerName", "WorkflowMaxConcurrency"} <= set(outputs)
+
+
+@pytest.mark.parametrize("path", [CONNECTOR, OPERATIONS, EXAMPLES])
+def test_every_parameter_is_described_and_in_exactly_one_group(path):
     """`sam deploy --guided` and the console show each parameter with its description, grouped."""
+    template = load_template(path)
     interface = template["Metadata"]["AWS::CloudFormation::Interface"]
     grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
     for name, spec in template["Parameters"].items():
@@ -118,14 +142,33 @@ ALARM_MONTH, DASHBOARD_MONTH, SECRET_MONTH = 0.10, 3.00, 0.40
 
 
 def default_stack(template) -> dict[str, int]:
-    """How many resources of each type a deploy with every parameter at its default creates."""
+    """How many resources of each type a deploy with every parameter at its default creates,
+    the nested operations' included."""
     resolver = Resolver({}, {})
     counts: dict[str, int] = {}
     for resource in template["Resources"].values():
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
             continue
         counts[resource["Type"]] = counts.get(resource["Type"], 0) + 1
+        if resource["Type"] == "AWS::Serverless::Application":
+            nested = Resolver(passed_parameters(resource, resolver), {}, OPERATIONS)
+            for inner in load_template(OPERATIONS)["Resources"].values():
+                if "Condition" in inner and not nested.condition(inner["Condition"]):
+                    continue
+                counts[inner["Type"]] = counts.get(inner["Type"], 0) + 1
     return counts
+
+
+def passed_parameters(application, resolver) -> dict[str, str]:
+    """The parameters a nested application gets that parameters alone decide (its conditions
+    read those), resolved; the names of the stack's resources are left to their defaults."""
+    values = {}
+    for name, value in application["Properties"]["Parameters"].items():
+        try:
+            values[name] = str(resolver.resolve(value))
+        except KeyError:  # a resource's physical name, known once deployed
+            continue
+    return values
 
 
 def stack_table() -> tuple[dict[str, tuple[int, str]], str]:
@@ -183,6 +226,22 @@ def test_samconfig_deploys_the_template_with_the_guided_defaults(template):
     named = {"RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"}
     iam = [r for r in template["Resources"].values() if r["Type"].startswith("AWS::IAM::")]
     assert not [r for r in iam if named & set(r.get("Properties", {}))], "CAPABILITY_NAMED_IAM"
-    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    # a nested application (the operations) needs CAPABILITY_AUTO_EXPAND as well
+    nested = [r for r in template["Resources"].values() if "Application" in r["Type"]]
+    expected = "CAPABILITY_IAM" + (" CAPABILITY_AUTO_EXPAND" if nested else "")
+    assert deploy["capabilities"] == expected
     stack = config["default"]["global"]["parameters"]["stack_name"]
+    assert f"--stack-name {stack}" in (ROOT / "README.md").read_text()
+
+
+def test_the_examples_deploy_as_a_stack_of_their_own():
+    """examples/samconfig.toml: `cd examples && sam build && sam deploy --guided` makes a second
+    stack, named apart from the connector's, creating no named IAM resources either."""
+    config = tomllib.loads((ROOT / "examples" / "samconfig.toml").read_text())
+    connector = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    stack = config["default"]["global"]["parameters"]["stack_name"]
+    assert stack != connector["default"]["global"]["parameters"]["stack_name"]
+    deploy = config["default"]["deploy"]["parameters"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM" and deploy["resolve_s3"] is True
+    assert deploy["confirm_changeset"] is False
     assert f"--stack-name {stack}" in (ROOT / "README.md").read_text()
