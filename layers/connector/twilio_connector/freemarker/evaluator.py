@@ -81,7 +81,8 @@ class Renderer:
     evaluate through ``e_<Expr>`` methods."""
 
     def __init__(self, data: dict[str, Any], locale: str, zone: str, deadline: float,
-                 now_millis: int | None = None) -> None:  # fmt: skip
+                 now_millis: int | None = None,
+                 max_output: int = MAX_OUTPUT_CHARS) -> None:  # fmt: skip
         self.data = data
         self.namespace: dict[str, Any] = {}
         self.globals: dict[str, Any] = {}
@@ -95,6 +96,7 @@ class Renderer:
         }  # fmt: skip
         self.out: list[str] = []
         self.size = 0
+        self.max_output = max_output
         self.deadline = deadline
         self.now = date_format.now_value(now_millis)
         self.calls: list[tuple[t.MacroCall, list[dict[str, Any]], list[Loop]]] = []
@@ -104,8 +106,8 @@ class Renderer:
     # output --------------------------------------------------------------------------------------
     def write(self, text: str) -> None:
         self.size += len(text)
-        if self.size > MAX_OUTPUT_CHARS:
-            raise FtlLimit(f"the output is over {MAX_OUTPUT_CHARS} characters")
+        if self.size > self.max_output:
+            raise FtlLimit(f"the output is over {self.max_output} characters")
         self.out.append(text)
 
     def capture(self, body: list[t.Element]) -> str:
