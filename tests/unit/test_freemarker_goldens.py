@@ -16,7 +16,7 @@ from twilio_connector.errors import (
     TEMPLATE_READ_ERROR,
     TEMPLATE_SYNTAX_ERROR,
 )
-from twilio_connector.freemarker import render_template
+from twilio_connector.rendering import render_template
 
 GOLDENS = Path(__file__).resolve().parent.parent / "goldens" / "freemarker.json"
 CASES = json.loads(GOLDENS.read_text())["cases"]

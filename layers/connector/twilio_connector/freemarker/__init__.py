@@ -3,8 +3,12 @@
 (:mod:`.builtins`) and Java-compatible number and date formats from CLDR (:mod:`.number_format`,
 :mod:`.date_format`). It renders as Apache FreeMarker 2.3.31 does (configured as Alfresco:
 incompatible_improvements 2.3.20), checked against goldens from the real engine
-(tests/goldens/freemarker.json, ``make goldens``); what it does not run it refuses with
-TEMPLATE_SYNTAX_ERROR naming the construct.
+(tests/goldens/freemarker.json, ``make goldens``); what it does not run it refuses with a
+:class:`TemplateError` of kind ``refused`` naming the construct.
+
+The engine stands on its own: it imports nothing from the connector around it, takes its
+settings as arguments (:func:`render_template`) and raises only :class:`TemplateError`; the
+connector's defaults and error codes are applied in :mod:`twilio_connector.rendering`.
 
 Imported only for a template that holds ``${``, ``#{``, ``<#``, ``</#``, ``<@`` or ``</@``.
 """
@@ -18,18 +22,13 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from twilio_connector.errors import (
-    TEMPLATE_METADATA_ERROR,
-    TEMPLATE_READ_ERROR,
-    TEMPLATE_SYNTAX_ERROR,
-)
 from twilio_connector.freemarker import tree
 from twilio_connector.freemarker.errors import (
     FtlError,
     FtlLimit,
-    FtlMissing,
     FtlSyntaxError,
-    FtlTimeout,
+    Refused,
+    TemplateError,
 )
 from twilio_connector.freemarker.evaluator import MAX_OUTPUT_CHARS, Renderer
 from twilio_connector.freemarker.parser import MAX_CONSTRUCTS, MAX_NESTING, MAX_TOKENS, parse
@@ -41,9 +40,15 @@ __all__ = [
     "MAX_OUTPUT_CHARS",
     "MAX_SEQUENCE_ITEMS",
     "MAX_TOKENS",
+    "RENDER_SECONDS",
+    "TemplateError",
     "render_template",
 ]
 
+#: The defaults of :func:`render_template`'s settings (the connector's defaults too): the
+#: locale and time zone, and the time cap of one render.
+DEFAULT_LOCALE = "en_US"
+DEFAULT_TIME_ZONE = "UTC"
 RENDER_SECONDS = 0.5
 
 
@@ -67,31 +72,39 @@ def render_template(
     source: str,
     variables: Mapping[str, Any],
     *,
-    locale: str | None = None,
-    time_zone: str | None = None,
+    locale: str = DEFAULT_LOCALE,
+    time_zone: str = DEFAULT_TIME_ZONE,
     now_millis: int | None = None,
+    seconds: float | None = None,
+    max_output: int = MAX_OUTPUT_CHARS,
 ) -> str:
-    """Render ``source`` with ``variables``; raises the TEMPLATE_* connector errors."""
-    from twilio_connector.config import template_settings
+    """Render ``source`` with ``variables`` (JSON-like values: numbers are computed in decimal).
 
-    default_locale, default_zone = template_settings()
+    ``locale`` and ``time_zone`` are the template's settings (Java's names: ``de_DE``,
+    ``Europe/Berlin``; the template may change them with ``<#setting>``), ``now_millis`` the
+    instant ``.now`` reads (default: now), ``seconds`` the time cap of the render (default
+    ``RENDER_SECONDS``), ``max_output`` the cap on the output's characters. Raises
+    :class:`TemplateError` and nothing else.
+    """
+    seconds = RENDER_SECONDS if seconds is None else seconds
     compiled = compile_template(source)
     if compiled.error is not None:
-        raise _connector_error(compiled.error, source)
+        raise _template_error(compiled.error, source, seconds) from None
     assert compiled.root is not None
     renderer = Renderer(
         from_metadata(dict(variables)),
-        locale or default_locale,
-        time_zone or default_zone,
-        time.monotonic() + RENDER_SECONDS,
+        locale,
+        time_zone,
+        time.monotonic() + seconds,
         now_millis,
+        max_output,
     )
     try:
         renderer.run(compiled.root.body)
     except FtlError as exc:
-        raise _connector_error(exc, source) from None
+        raise _template_error(exc, source, seconds) from None
     except RecursionError:
-        raise TEMPLATE_READ_ERROR("The template nests too deeply to render") from None
+        raise TemplateError("depth", "the template nests too deeply to render") from None
     return "".join(renderer.out)
 
 
@@ -101,16 +114,10 @@ def _position(source: str, pos: int) -> tuple[int, int]:
     return line, max(pos, 0) - starts[line - 1] + 1
 
 
-def _connector_error(exc: FtlError, source: str) -> Exception:
-    if isinstance(exc, FtlTimeout):
-        return TEMPLATE_READ_ERROR(f"The template took more than {RENDER_SECONDS} s to render")
-    if isinstance(exc, FtlLimit):
-        return TEMPLATE_READ_ERROR(f"The template exceeds a limit: {exc.message}")
+def _template_error(exc: FtlError, source: str, seconds: float) -> TemplateError:
+    if isinstance(exc, FtlLimit):  # a cap (the time cap included): no position
+        limit = seconds if exc.kind == "timeout" else None
+        return TemplateError(exc.kind, exc.message, limit=limit)
     line, column = _position(source, exc.pos)
-    where = f" at line {line}, column {column}"
-    details = {"line": line, "column": column}
-    if isinstance(exc, FtlSyntaxError):
-        return TEMPLATE_SYNTAX_ERROR(f"Template syntax error: {exc.message}{where}", **details)
-    if isinstance(exc, FtlMissing):
-        return TEMPLATE_METADATA_ERROR(f"{exc.message}{where}", **details)
-    return TEMPLATE_METADATA_ERROR(f"Template error: {exc.message}{where}", **details)
+    construct = exc.construct if isinstance(exc, Refused) else None
+    return TemplateError(exc.kind, exc.message, line=line, column=column, construct=construct)

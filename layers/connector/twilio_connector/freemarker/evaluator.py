@@ -9,7 +9,7 @@ from typing import Any
 
 from twilio_connector.freemarker import date_format, number_format
 from twilio_connector.freemarker import tree as t
-from twilio_connector.freemarker.builtins import REGISTRY
+from twilio_connector.freemarker.builtins import LAZY, REGISTRY, load
 from twilio_connector.freemarker.errors import (
     FtlError,
     FtlLimit,
@@ -35,10 +35,6 @@ from twilio_connector.freemarker.values import (
 MAX_OUTPUT_CHARS = 20_000
 MAX_CALL_DEPTH = 40
 MAX_ITERATIONS = 100_000
-LOOP_BUILTINS = {
-    "index", "counter", "has_next", "is_first", "is_last", "item_parity", "item_parity_cap",
-    "is_even_item", "is_odd_item", "item_cycle",
-}  # fmt: skip
 #: FreeMarker's special variables (``.name``) that this engine refuses.
 REFUSED_SPECIALS = {
     "version", "main", "namespace", "template_name", "current_template_name",
@@ -85,7 +81,8 @@ class Renderer:
     evaluate through ``e_<Expr>`` methods."""
 
     def __init__(self, data: dict[str, Any], locale: str, zone: str, deadline: float,
-                 now_millis: int | None = None) -> None:  # fmt: skip
+                 now_millis: int | None = None,
+                 max_output: int = MAX_OUTPUT_CHARS) -> None:  # fmt: skip
         self.data = data
         self.namespace: dict[str, Any] = {}
         self.globals: dict[str, Any] = {}
@@ -99,16 +96,18 @@ class Renderer:
         }  # fmt: skip
         self.out: list[str] = []
         self.size = 0
+        self.max_output = max_output
         self.deadline = deadline
         self.now = date_format.now_value(now_millis)
         self.calls: list[tuple[t.MacroCall, list[dict[str, Any]], list[Loop]]] = []
         self.errors: list[str] = []
+        load()  # the built-ins (done already when the template was parsed)
 
     # output --------------------------------------------------------------------------------------
     def write(self, text: str) -> None:
         self.size += len(text)
-        if self.size > MAX_OUTPUT_CHARS:
-            raise FtlLimit(f"the output is over {MAX_OUTPUT_CHARS} characters")
+        if self.size > self.max_output:
+            raise FtlLimit(f"the output is over {self.max_output} characters")
         self.out.append(text)
 
     def capture(self, body: list[t.Element]) -> str:
@@ -712,52 +711,13 @@ class Renderer:
                 raise FtlRuntimeError("the number is too large or too small", pos) from None
         return result
 
-    # built-ins -----------------------------------------------------------------------------------
+    # built-ins: every one is in freemarker/builtins/, registered with @builtin ----------------
     def e_BuiltIn(self, expr: t.BuiltIn) -> Any:
         name = expr.name
-        if name in LOOP_BUILTINS:
-            return self.loop_builtin(expr)
-        if name in ("has_content",):
-            value = self.safe_maybe(expr.target)
-            return has_content(value)
-        if name in ("exists",):
-            return self.maybe(expr.target) is not None
-        if name == "if_exists":
-            value = self.maybe(expr.target)
-            return "" if value is None else value
-        if name == "default":
-            value = self.maybe(expr.target)
-            if value is not None:
-                return value
-            for arg in expr.args or []:
-                value = self.maybe(arg)
-                if value is not None:
-                    return value
-            return None
-        if name.startswith("is_"):
-            return self.type_test(name, self.eval(expr.target), expr)
+        lazy = LAZY.get("string" if name.startswith("string.") else name)
+        if lazy is not None:
+            return lazy(self, expr)
         target = self.eval(expr.target)
-        if name == "then":
-            args = expr.args or []
-            if len(args) != 2:
-                raise FtlRuntimeError("?then takes 2 arguments", expr.pos)
-            if not isinstance(target, bool):
-                raise FtlRuntimeError(f"?then needs a boolean, not a {type_name(target)}", expr.pos)
-            return self.eval(args[0] if target else args[1])
-        if name == "switch":
-            args = expr.args or []
-            if len(args) < 2:
-                raise FtlRuntimeError("?switch takes at least 2 arguments", expr.pos)
-            for k in range(0, len(args) - 1, 2):
-                if self.equals(target, self.eval(args[k]), expr.pos):
-                    return self.eval(args[k + 1])
-            if len(args) % 2:
-                return self.eval(args[-1])
-            raise FtlRuntimeError("the value before ?switch didn't match any case", expr.pos)
-        if name in ("filter", "map", "take_while", "drop_while"):
-            return self.functional(name, target, expr)
-        if name == "string" or name.startswith("string."):
-            return self.string_builtin(target, expr)
         fn = REGISTRY.get(name)
         if fn is None:
             raise FtlSyntaxError(f"unknown built-in ?{name}", expr.pos)
@@ -768,136 +728,6 @@ class Renderer:
             if exc.pos < 0:
                 exc.pos = expr.pos
             raise
-
-    def safe_maybe(self, expr: t.Expr) -> Any:
-        try:
-            return self.maybe(expr)
-        except FtlMissing:
-            return None
-
-    def loop_builtin(self, expr: t.BuiltIn) -> Any:
-        target = expr.target
-        loop = self.find_loop(target.name) if isinstance(target, t.Variable) else None
-        if loop is None:
-            raise FtlSyntaxError(f"?{expr.name} needs a loop variable", expr.pos)
-        name = expr.name
-        if name == "item_cycle":
-            args = [self.eval(a) for a in expr.args or []]
-            if not args:
-                raise FtlRuntimeError("?item_cycle needs arguments", expr.pos)
-            return args[loop.index % len(args)]
-        if expr.args is not None:
-            raise FtlRuntimeError(f"?{name} takes no arguments", expr.pos)
-        odd = loop.index % 2 == 0
-        return {
-            "index": Decimal(loop.index),
-            "counter": Decimal(loop.index + 1),
-            "has_next": loop.has_next,
-            "is_first": loop.index == 0,
-            "is_last": not loop.has_next,
-            "item_parity": "odd" if odd else "even",
-            "item_parity_cap": "Odd" if odd else "Even",
-            "is_even_item": not odd,
-            "is_odd_item": odd,
-        }[name]
-
-    def type_test(self, name: str, value: Any, expr: t.BuiltIn) -> bool:
-        tests = {
-            "is_string": lambda v: isinstance(v, str),
-            "is_number": lambda v: isinstance(v, Decimal),
-            "is_boolean": lambda v: isinstance(v, bool),
-            "is_sequence": is_sequence,
-            "is_enumerable": lambda v: is_sequence(v),
-            "is_hash": lambda v: isinstance(v, dict),
-            "is_date": lambda v: isinstance(v, FmDate),
-            "is_date_like": lambda v: isinstance(v, FmDate),
-            "is_datetime": lambda v: isinstance(v, FmDate) and v.kind == DATETIME,
-            "is_date_only": lambda v: isinstance(v, FmDate) and v.kind == DATE,
-            "is_time": lambda v: isinstance(v, FmDate) and v.kind == TIME,
-            "is_function": lambda v: isinstance(v, MacroValue) and v.node.is_function,
-            "is_macro": lambda v: isinstance(v, MacroValue) and not v.node.is_function,
-        }
-        if name not in tests:
-            raise Refused(f"?{name}", expr.pos)
-        return tests[name](value)
-
-    def functional(self, name: str, target: Any, expr: t.BuiltIn) -> Any:
-        from twilio_connector.freemarker.builtins.common import as_seq
-
-        args = expr.args or []
-        if len(args) != 1 or not isinstance(args[0], t.Lambda):
-            raise Refused(f"?{name} with anything but a lambda (x -> ...)", expr.pos)
-        lam = args[0]
-        items = as_seq(name, target)
-        out = []
-
-        def call(item: Any) -> Any:
-            self.scopes.append({lam.param: item})
-            try:
-                return self.eval(lam.body)
-            finally:
-                self.scopes.pop()
-
-        for k, item in enumerate(items):
-            self.tick()
-            if name == "map":
-                out.append(call(item))
-                continue
-            keep = call(item)
-            if not isinstance(keep, bool):
-                raise FtlRuntimeError(f"?{name}: the lambda must return a boolean", expr.pos)
-            if name == "filter":
-                if keep:
-                    out.append(item)
-            elif name == "take_while":
-                if not keep:
-                    return out
-                out.append(item)
-            elif not keep:  # drop_while
-                return items[k:]
-        return out if name != "drop_while" else []
-
-    def string_builtin(self, target: Any, expr: t.BuiltIn) -> Any:
-        name = expr.name
-        sub = name.partition(".")[2]
-        args = None if expr.args is None else [self.eval(a) for a in expr.args]
-        if isinstance(target, bool):
-            if sub:
-                raise FtlRuntimeError(f"?{name} on a boolean", expr.pos)
-            if args is None:
-                return "true" if target else "false"
-            if len(args) != 2:
-                raise FtlRuntimeError(
-                    f"?string(...) expects 2 arguments but has received {len(args)}", expr.pos
-                )
-            return self.to_text(args[0] if target else args[1], "?string", expr.pos)
-        if args is not None and len(args) != 1:
-            raise FtlRuntimeError(
-                f"?string(...) expects 1 argument but has received {len(args)}", expr.pos
-            )
-        fmt = sub if sub else (self.to_text(args[0], "?string", expr.pos) if args else None)
-        if isinstance(target, Decimal):
-            if fmt is None:
-                return self.to_text(target, "?string", expr.pos)
-            if sub and sub not in ("number", "currency", "percent", "computer"):
-                raise Refused(f"?string.{sub} on a number", expr.pos)
-            return self.format_number(target, fmt, expr.pos)
-        if isinstance(target, FmDate):
-            if fmt is None:
-                return self.to_text(target, "?string", expr.pos)
-            return self.format_date(target, fmt, expr.pos)
-        if isinstance(target, str):
-            if sub:
-                raise FtlRuntimeError(f"?{name} on a string", expr.pos)
-            if args is not None:
-                raise FtlRuntimeError(
-                    "?string(format) formats a number or a date, and this value is a string: "
-                    'make it one first (?number?string("0.00"), '
-                    '?date.iso?string("dd/MM/yyyy"))',
-                    expr.pos,
-                )
-            return target
-        raise FtlRuntimeError(f"?string on a {type_name(target)}", expr.pos)
 
     def format_number(self, value: Decimal, fmt: str, pos: int) -> str:
         try:
@@ -942,16 +772,6 @@ class Renderer:
         if value is None:
             raise FtlMissing(f"{where}: missing value", pos)
         raise FtlRuntimeError(f"{where}: can't convert a {type_name(value)} to text", pos)
-
-
-def has_content(value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, str | list | dict):
-        return len(value) > 0
-    if isinstance(value, Range):
-        return len(value) > 0
-    return True
 
 
 def describe(expr: t.Expr) -> str:

@@ -1,6 +1,9 @@
-"""Built-ins (``x?name``), grouped by the type of value they apply to. ``REGISTRY`` maps a name
-to its function ``(renderer, target, args) -> value``; the evaluator handles the few that look
-at missing values (``??``-like) or take lambdas and lazy arguments."""
+"""Built-ins (``x?name``), grouped by the type of value they apply to, every one registered
+with :func:`builtin`. ``REGISTRY`` maps a name to its function ``(renderer, target, args) ->
+value``, called with the target and the arguments evaluated; ``LAZY`` maps a name to its
+function ``(renderer, expr) -> value`` for the built-ins that evaluate their target or arguments
+themselves: those that look at missing values (``?default``), read a loop's state (``?index``),
+evaluate arguments only as needed (``?then``) or take lambdas (``?filter``)."""
 
 from __future__ import annotations
 
@@ -9,16 +12,9 @@ from functools import cache
 from typing import Any
 
 BuiltinFn = Callable[[Any, Any, list[Any]], Any]
+LazyFn = Callable[[Any, Any], Any]
 REGISTRY: dict[str, BuiltinFn] = {}
-
-#: Handled by the evaluator itself: they test for missing values or evaluate lazily.
-SPECIAL = {
-    "has_content", "exists", "if_exists", "default", "then", "switch", "filter", "map",
-    "take_while", "drop_while", "index", "counter", "has_next", "is_first", "is_last",
-    "item_parity", "item_parity_cap", "is_even_item", "is_odd_item", "item_cycle", "string",
-    "is_string", "is_number", "is_boolean", "is_sequence", "is_enumerable", "is_hash", "is_date",
-    "is_date_like", "is_datetime", "is_date_only", "is_time", "is_function", "is_macro",
-}  # fmt: skip
+LAZY: dict[str, LazyFn] = {}
 
 #: FreeMarker built-ins this engine refuses (TEMPLATE_SYNTAX_ERROR naming them).
 REFUSED = {
@@ -37,10 +33,14 @@ REFUSED = {
 }  # fmt: skip
 
 
-def builtin(*names: str) -> Callable[[BuiltinFn], BuiltinFn]:
-    def register(fn: BuiltinFn) -> BuiltinFn:
+def builtin(*names: str, lazy: bool = False) -> Callable[[Any], Any]:
+    """Register a built-in under ``names``: in ``LAZY`` when ``lazy`` (it gets the unevaluated
+    ``t.BuiltIn`` expression), else in ``REGISTRY``."""
+    registry: dict[str, Any] = LAZY if lazy else REGISTRY
+
+    def register(fn: Any) -> Any:
         for name in names:
-            REGISTRY[name] = fn
+            registry[name] = fn
         return fn
 
     return register
@@ -49,12 +49,21 @@ def builtin(*names: str) -> Callable[[BuiltinFn], BuiltinFn]:
 @cache
 def known() -> frozenset[str]:
     """Every built-in name the engine runs."""
+    load()
+    return frozenset(REGISTRY) | frozenset(LAZY)
+
+
+@cache
+def load() -> None:
+    """Import every module of built-ins: each registers its own."""
     from twilio_connector.freemarker.builtins import (  # noqa: F401 - they register themselves
         dates,
         hashes,
+        loops,
+        misc,
+        missing,
         numbers,
         sequences,
         strings,
+        types,
     )
-
-    return frozenset(REGISTRY) | SPECIAL

@@ -1,13 +1,14 @@
-"""Built-ins on sequences (lists and ranges)."""
+"""Built-ins on sequences (lists and ranges), those taking a lambda included."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from twilio_connector.freemarker import tree as t
 from twilio_connector.freemarker.builtins import builtin
 from twilio_connector.freemarker.builtins.common import arity, as_int, as_seq, no_args
-from twilio_connector.freemarker.errors import FtlRuntimeError
+from twilio_connector.freemarker.errors import FtlRuntimeError, Refused
 from twilio_connector.freemarker.values import FmDate, is_sequence, type_name
 
 
@@ -61,8 +62,6 @@ def _sorted(items: list[Any], name: str, key=lambda v: v) -> list[Any]:  # noqa:
     if len({k[0] for k in keys}) > 1:
         raise FtlRuntimeError(f"?{name}: the values to sort are not all of the same type")
     if keys[0][0] == 0:
-        from twilio_connector.freemarker.errors import Refused
-
         if any(not k[1].isascii() or not k[1].isalnum() for k in keys):
             raise Refused(f"?{name} of text by the locale's collation")
         originals = [key(v) for v in items]
@@ -166,3 +165,42 @@ def _extreme(name: str, pick):  # noqa: ANN001
 
 _extreme("min", min)
 _extreme("max", max)
+
+
+@builtin("filter", "map", "take_while", "drop_while", lazy=True)
+def functional(r: Any, expr: t.BuiltIn) -> Any:
+    """The built-ins that take a lambda (``xs?filter(x -> x > 1)``), run per item."""
+    target = r.eval(expr.target)
+    name = expr.name
+    args = expr.args or []
+    if len(args) != 1 or not isinstance(args[0], t.Lambda):
+        raise Refused(f"?{name} with anything but a lambda (x -> ...)", expr.pos)
+    lam = args[0]
+    items = as_seq(name, target)
+    out = []
+
+    def call(item: Any) -> Any:
+        r.scopes.append({lam.param: item})
+        try:
+            return r.eval(lam.body)
+        finally:
+            r.scopes.pop()
+
+    for k, item in enumerate(items):
+        r.tick()
+        if name == "map":
+            out.append(call(item))
+            continue
+        keep = call(item)
+        if not isinstance(keep, bool):
+            raise FtlRuntimeError(f"?{name}: the lambda must return a boolean", expr.pos)
+        if name == "filter":
+            if keep:
+                out.append(item)
+        elif name == "take_while":
+            if not keep:
+                return out
+            out.append(item)
+        elif not keep:  # drop_while
+            return items[k:]
+    return out if name != "drop_while" else []

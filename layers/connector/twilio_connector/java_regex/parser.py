@@ -1,491 +1,65 @@
-"""java.util.regex patterns on the ``regex`` module: Java's syntax, refusals and semantics.
-
-Trigger patterns are Java regular expressions (Java 17's ``Pattern``). This module parses a
-pattern the way ``java.util.regex.Pattern`` does (its parser is followed method by method:
-``expr``, ``sequence``, ``atom``, ``escape``, ``clazz``, ``range``, ``family``, ``group0``,
-``closure``) and writes an equivalent ``regex`` (VERSION1) pattern in which nothing is left to
-``regex``'s own defaults: every character class is spelled out (``\\w`` is ``[a-zA-Z0-9_]``
-unless ``(?U)``), case-insensitivity is resolved per character (ASCII-only unless ``(?u)``),
-``.``, ``^``, ``$`` and ``\\b`` follow Java's line terminators and word rules, class unions and
-intersections become ``regex`` set operations. A pattern Java refuses raises
-:class:`JavaPatternError` with Java's own description and index. The compiled pattern is a
-``regex.Pattern``, so a match keeps ``regex``'s per-call ``timeout``.
-
-Java's matcher mechanics are kept too: anything but a group is repeated atomically (``\\R*``),
-a possessive group repetition is atomic per repetition, look-behind lengths are worked out with
-Java's overflowing ``TreeInfo`` arithmetic (which decides both the refusal and where a
-look-behind is tried).
-
-Where ``regex`` cannot do what Java does, the construct is refused with the reason (after Java's
-own checks), never run differently: ``(?c)`` (CANON_EQ); ``\\b{g}``; a case-insensitive back
-reference without ``u`` (Java folds it in ASCII only); possessive quantifiers and atomic groups
-inside a look-behind (Java runs a look-behind forwards, ``regex`` backwards); a capturing group
-inside a negative look-around, or inside a look-behind of varying length or with alternatives;
-a repeated group that can match nothing where Java and ``regex`` keep different captures or
-stop at a different repetition.
+"""The parser: Pattern.java's recursive descent, followed method by method (``RemoveQEQuoting``,
+``expr``, ``sequence``, ``atom``, ``ref``, ``escape``, ``clazz``, ``range``, ``family``,
+``groupname``, ``group0``, ``addFlag``, ``subFlag``, ``closure``...), emitting ``regex`` source
+instead of a node chain, with Java's errors and indexes.
 """
 
 from __future__ import annotations
 
-import sys
 import unicodedata
-from functools import cache
 
-import regex
-
-# Java's flags (java.util.regex.Pattern)
-UNIX_LINES = 0x01
-CASE_INSENSITIVE = 0x02
-COMMENTS = 0x04
-MULTILINE = 0x08
-DOTALL = 0x20
-UNICODE_CASE = 0x40
-CANON_EQ = 0x80
-UNICODE_CHARACTER_CLASS = 0x100
-
-MAX_REPS = 0x7FFFFFFF
-#: The longest text a compiled pattern is meant for (an SMS body holds at most 1,600).
-MAX_TEXT_CHARS = 1600
-MAX_CODE_POINT = 0x10FFFF
-
-_FLAG_LETTERS = {
-    "i": CASE_INSENSITIVE,
-    "m": MULTILINE,
-    "s": DOTALL,
-    "d": UNIX_LINES,
-    "u": UNICODE_CASE,
-    "c": CANON_EQ,
-    "x": COMMENTS,
-    "U": UNICODE_CHARACTER_CLASS | UNICODE_CASE,
-}
-
-
-class JavaPatternError(ValueError):
-    """A pattern java.util.regex refuses (``PatternSyntaxException``), or one this module cannot
-    run faithfully; ``description`` and ``index`` are Java's."""
-
-    def __init__(self, description: str, index: int) -> None:
-        self.description = description
-        self.index = index
-        super().__init__(f"{description} near index {index}" if index >= 0 else description)
-
-
-def compile_java(pattern: str, max_text: int = MAX_TEXT_CHARS) -> regex.Pattern:
-    """The ``regex`` pattern that behaves as ``java.util.regex.Pattern.compile(pattern)`` on
-    texts of at most ``max_text`` code points."""
-    return _compile(pattern, max_text)
-
-
-@cache
-def _compile(pattern: str, max_text: int) -> regex.Pattern:
-    # The parser recurses per nested group as Java's does; a short pattern can nest deeply.
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 20 * len(pattern) + 1000))
-    try:
-        return regex.compile(translate(pattern, max_text), regex.VERSION1)
-    except regex.error as exc:  # a construct Java allows that regex cannot hold
-        raise JavaPatternError(f"Unsupported pattern ({exc})", -1) from None
-    except RecursionError:
-        raise JavaPatternError("The pattern nests too deeply", -1) from None
-    finally:
-        sys.setrecursionlimit(limit)
-
-
-def translate(pattern: str, max_text: int = MAX_TEXT_CHARS) -> str:
-    """The ``regex`` (VERSION1) source equivalent to a Java pattern."""
-    # Two passes: a backreference may name a group defined later in the pattern, and one to a
-    # group that never exists is legal in Java (it never matches) but an error in regex.
-    counted = _Parser(pattern, None, max_text)
-    counted.parse()
-    return _Parser(pattern, counted.capturing_count - 1, max_text).parse()
-
-
-# --- code point helpers --------------------------------------------------------------------------
-def _is_ascii_alpha(c: int) -> bool:
-    return 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A
-
-
-def _is_ascii_digit(c: int) -> bool:
-    return 0x30 <= c <= 0x39
-
-
-def _is_ascii_alnum(c: int) -> bool:
-    return _is_ascii_alpha(c) or _is_ascii_digit(c)
-
-
-def _is_ascii_space(c: int) -> bool:
-    return c in (0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D)
-
-
-def _is_hex(c: int) -> bool:
-    return _is_ascii_digit(c) or 0x41 <= c <= 0x46 or 0x61 <= c <= 0x66
-
-
-def _ascii_lower(c: int) -> int:
-    return c + 0x20 if 0x41 <= c <= 0x5A else c
-
-
-def _ascii_upper(c: int) -> int:
-    return c - 0x20 if 0x61 <= c <= 0x7A else c
-
-
-def _lit(c: int) -> str:
-    """A code point as a ``regex`` literal, valid inside and outside a set."""
-    if _is_ascii_alnum(c):
-        return chr(c)
-    return f"\\u{c:04x}" if c <= 0xFFFF else f"\\U{c:08x}"
-
-
-# Java's Character.toUpperCase / toLowerCase are Unicode's simple case mappings; Python's
-# str.upper / str.lower are the full ones. They differ only where the full mapping is longer.
-_SIMPLE_UPPER = {
-    **{c: c + 8 for r in (0x1F80, 0x1F90, 0x1FA0) for c in range(r, r + 8)},
-    0x1FB3: 0x1FBC,
-    0x1FC3: 0x1FCC,
-    0x1FF3: 0x1FFC,
-}
-
-
-def _jupper(c: int) -> int:
-    up = chr(c).upper()
-    return ord(up) if len(up) == 1 else _SIMPLE_UPPER.get(c, c)
-
-
-def _jlower(c: int) -> int:
-    low = chr(c).lower()
-    return ord(low) if len(low) == 1 else (0x69 if c == 0x130 else c)
-
-
-def _jfold(c: int) -> int:
-    return _jlower(_jupper(c))
-
-
-@cache
-def _case_table() -> tuple[tuple[int, int, int], ...]:
-    """Every cased code point as ``(c, toUpperCase(c), toLowerCase(toUpperCase(c)))``."""
-    table = []
-    for c in range(0x1F000):
-        s = chr(c)
-        if s.upper() == s and s.lower() == s:
-            continue
-        up = _jupper(c)
-        fold = _jlower(up)
-        if up != c or fold != c:
-            table.append((c, up, fold))
-    return tuple(table)
-
-
-@cache
-def _fold_class(lower: int) -> frozenset[int]:
-    """Java's ``SingleU(lower)``: ``lower`` and every ``c`` with lower(upper(c)) == lower."""
-    return frozenset({lower, *(c for c, _, fold in _case_table() if fold == lower)})
-
-
-# --- character predicates as regex set items ----------------------------------------------------
-# A predicate is a string that can stand inside a regex VERSION1 set: "a-z", "\p{Lu}", "[^...]".
-def _chars(codes: set[int] | frozenset[int]) -> str:
-    return "".join(_lit(c) for c in sorted(codes))
-
-
-def _rng(lo: int, hi: int) -> str:
-    return f"{_lit(lo)}-{_lit(hi)}" if lo != hi else _lit(lo)
-
-
-def _neg(p: str) -> str:
-    return f"[^{p}]"
-
-
-def _and(a: str, b: str) -> str:
-    return f"[[{a}]&&[{b}]]"
-
-
-def _set(p: str) -> str:
-    """A predicate as a pattern atom matching one code point."""
-    return f"[{p}]"
-
-
-NOTHING = "[^\\u0000-\\U0010ffff]"
-ALL = "\\u0000-\\U0010ffff"
-ASCII_DIGIT = "0-9"
-ASCII_WORD = "a-zA-Z0-9_"
-ASCII_SPACE = "\\u0009-\\u000d\\u0020"
-HORIZ_WS = "\\u0009\\u0020\\u00a0\\u1680\\u180e\\u2000-\\u200a\\u202f\\u205f\\u3000"
-VERT_WS = "\\u000a-\\u000d\\u0085\\u2028\\u2029"
-LINE_TERMINATORS = "\\u000a\\u000d\\u0085\\u2028\\u2029"
-#: ``\\R``, and ``\\R`` as Java repeats it (each time "\\r\\n" if it can): the same spans in
-#: either direction, so also right inside a look-behind, which regex runs backwards.
-LINEBREAK = "(?:\\u000d\\u000a|[\\u000a-\\u000d\\u0085\\u2028\\u2029])"
-LINEBREAK_ONCE = "(?:\\u000d\\u000a|\\u000d(?!\\u000a)|[\\u000a-\\u000c\\u0085\\u2028\\u2029])"
-
-DIGIT = "\\p{Nd}"
-ALPHABETIC = "\\p{Alphabetic}"
-LOWERCASE = "\\p{Lowercase}"
-UPPERCASE = "\\p{Uppercase}"
-TITLECASE = "\\p{Lt}"
-CASED = LOWERCASE + UPPERCASE + TITLECASE
-WHITE_SPACE = "\\p{Zs}\\p{Zl}\\p{Zp}\\u0009-\\u000d\\u0085"
-CONTROL = "\\p{Cc}"
-PUNCTUATION = "\\p{P}"
-HEX_DIGIT = DIGIT + "0-9A-Fa-f\\uff10-\\uff19\\uff21-\\uff26\\uff41-\\uff46"
-JOIN_CONTROL = "\\u200c\\u200d"
-WORD = ALPHABETIC + "\\p{Mn}\\p{Me}\\p{Mc}" + DIGIT + "\\p{Pc}" + JOIN_CONTROL
-BLANK = "\\p{Zs}\\u0009"
-GRAPH = _neg("\\p{Zs}\\p{Zl}\\p{Zp}\\p{Cc}\\p{Cs}\\p{Cn}")
-PRINT = f"[[{GRAPH}{BLANK}]--[{CONTROL}]]"
-NONCHARACTER = "\\ufdd0-\\ufdef" + "".join(
-    _lit((plane << 16) | 0xFFFE) + _lit((plane << 16) | 0xFFFF) for plane in range(17)
+from twilio_connector.java_regex.char_predicates import (
+    ALL,
+    ASCII_DIGIT,
+    ASCII_SPACE,
+    ASCII_WORD,
+    DIGIT,
+    HORIZ_WS,
+    LETTER_OR_DIGIT,
+    LINE_TERMINATORS,
+    LINEBREAK,
+    LINEBREAK_ONCE,
+    NOTHING,
+    VERT_WS,
+    WHITE_SPACE,
+    WORD,
+    _and,
+    _ascii_lower,
+    _ascii_upper,
+    _case_table,
+    _chars,
+    _fold_class,
+    _for_block,
+    _for_property,
+    _for_script,
+    _for_unicode_property,
+    _is_ascii_alnum,
+    _is_ascii_alpha,
+    _is_ascii_digit,
+    _is_ascii_space,
+    _is_hex,
+    _jlower,
+    _jupper,
+    _lit,
+    _neg,
+    _posix,
+    _rng,
 )
-IDENTIFIER_IGNORABLE = "\\u0000-\\u0008\\u000e-\\u001b\\u007f-\\u009f\\p{Cf}"
-LETTER_OR_DIGIT = "\\p{L}\\p{Nd}"
-
-
-def _ascii_ctype(name: str) -> str | None:
-    return {
-        "Alnum": "0-9A-Za-z",
-        "Alpha": "A-Za-z",
-        "Blank": "\\u0020\\u0009",
-        "Cntrl": "\\u0000-\\u001f\\u007f",
-        "Graph": "\\u0021-\\u007e",
-        "Punct": "\\u0021-\\u002f\\u003a-\\u0040\\u005b-\\u0060\\u007b-\\u007e",
-        "Space": ASCII_SPACE,
-        "XDigit": "0-9A-Fa-f",
-    }.get(name)
-
-
-_CATEGORIES = {
-    "Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Me", "Mc", "Nd", "Nl", "No", "Zs", "Zl", "Zp",
-    "Cc", "Cf", "Co", "Cs", "Pd", "Ps", "Pe", "Pc", "Po", "Sm", "Sc", "Sk", "So", "Pi", "Pf",
-    "L", "M", "N", "Z", "C", "P", "S",
-}  # fmt: skip
-
-
-def _for_property(name: str, case_ins: bool) -> str | None:
-    """CharPredicates.forProperty: categories, POSIX (ASCII) and java.lang.Character classes."""
-    if name in ("Lu", "Ll", "Lt") and case_ins:
-        return "\\p{Lu}\\p{Ll}\\p{Lt}"
-    if name in _CATEGORIES:
-        return f"\\p{{{name}}}"
-    ctype = _ascii_ctype(name)
-    if ctype is not None:
-        return ctype
-    java = {
-        "LC": "\\p{Lu}\\p{Ll}\\p{Lt}",
-        "LD": LETTER_OR_DIGIT,
-        "L1": "\\u0000-\\u00ff",
-        "all": ALL,
-        "ASCII": "\\u0000-\\u007f",
-        "Digit": "0-9",
-        "Lower": "A-Za-z" if case_ins else "a-z",
-        "Upper": "A-Za-z" if case_ins else "A-Z",
-        "Print": "\\u0020-\\u007e",
-        "javaLowerCase": CASED if case_ins else LOWERCASE,
-        "javaUpperCase": CASED if case_ins else UPPERCASE,
-        "javaTitleCase": CASED if case_ins else TITLECASE,
-        "javaAlphabetic": ALPHABETIC,
-        "javaIdeographic": "\\p{Ideographic}",
-        "javaDigit": DIGIT,
-        "javaDefined": "\\P{Cn}",
-        "javaLetter": "\\p{L}",
-        "javaLetterOrDigit": LETTER_OR_DIGIT,
-        "javaJavaIdentifierStart": "\\p{L}\\p{Nl}\\p{Sc}\\p{Pc}",
-        "javaJavaIdentifierPart": "\\p{L}\\p{Nl}\\p{Sc}\\p{Pc}\\p{Nd}\\p{Mc}\\p{Mn}"
-        + IDENTIFIER_IGNORABLE,
-        "javaUnicodeIdentifierStart": "\\p{ID_Start}",
-        "javaUnicodeIdentifierPart": "\\p{ID_Continue}" + IDENTIFIER_IGNORABLE,
-        "javaIdentifierIgnorable": IDENTIFIER_IGNORABLE,
-        "javaSpaceChar": "\\p{Z}",
-        "javaWhitespace": "[[\\p{Z}]--[\\u00a0\\u2007\\u202f]]\\u0009-\\u000d\\u001c-\\u001f",
-        "javaISOControl": "\\u0000-\\u001f\\u007f-\\u009f",
-        "javaMirrored": "\\p{Bidi_Mirrored}",
-    }
-    return java.get(name)
-
-
-def _posix(name: str, case_ins: bool) -> str | None:
-    """CharPredicates' POSIX names in their Unicode meaning (``(?U)``, ``\\p{IsPunct}``)."""
-    return {
-        "ALPHA": ALPHABETIC,
-        "LOWER": CASED if case_ins else LOWERCASE,
-        "UPPER": CASED if case_ins else UPPERCASE,
-        "SPACE": WHITE_SPACE,
-        "PUNCT": PUNCTUATION,
-        "XDIGIT": HEX_DIGIT,
-        "ALNUM": ALPHABETIC + DIGIT,
-        "CNTRL": CONTROL,
-        "DIGIT": DIGIT,
-        "BLANK": BLANK,
-        "GRAPH": GRAPH,
-        "PRINT": PRINT,
-    }.get(name)
-
-
-def _for_unicode_property(name: str, case_ins: bool) -> str | None:
-    name = name.upper()
-    found = {
-        "ALPHABETIC": ALPHABETIC,
-        "ASSIGNED": "\\P{Cn}",
-        "CONTROL": CONTROL,
-        "HEXDIGIT": HEX_DIGIT,
-        "HEX_DIGIT": HEX_DIGIT,
-        "IDEOGRAPHIC": "\\p{Ideographic}",
-        "JOINCONTROL": JOIN_CONTROL,
-        "JOIN_CONTROL": JOIN_CONTROL,
-        "LETTER": "\\p{L}",
-        "LOWERCASE": CASED if case_ins else LOWERCASE,
-        "NONCHARACTERCODEPOINT": NONCHARACTER,
-        "NONCHARACTER_CODE_POINT": NONCHARACTER,
-        "TITLECASE": CASED if case_ins else TITLECASE,
-        "PUNCTUATION": PUNCTUATION,
-        "UPPERCASE": CASED if case_ins else UPPERCASE,
-        "WHITESPACE": WHITE_SPACE,
-        "WHITE_SPACE": WHITE_SPACE,
-        "WORD": WORD,
-    }.get(name)
-    return found if found is not None else _posix(name, case_ins)
-
-
-def _regex_knows(item: str) -> bool:
-    try:
-        regex.compile(f"[{item}]", regex.VERSION1)
-    except regex.error:
-        return False
-    return True
-
-
-def _for_script(name: str) -> str | None:
-    """Character.UnicodeScript.forName: the script's name or alias, in any case."""
-    upper = name.upper()
-    if not upper or not all(c.isascii() and (c.isalnum() or c == "_") for c in upper):
-        return None
-    item = f"\\p{{Script={upper}}}"
-    return item if _regex_knows(item) else None
-
-
-def _for_block(name: str) -> str | None:
-    """Character.UnicodeBlock.forName: a block's name, with spaces, underscores or neither."""
-    if not name or not all(c.isascii() and (c.isalnum() or c in " _-") for c in name):
-        return None
-    item = f"\\p{{Block={name.replace(' ', '_')}}}"
-    return item if _regex_knows(item) else None
-
-
-# --- lookbehind lengths (Pattern.TreeInfo) --------------------------------------------------------
-# Java decides whether a look-behind is bounded, and where it starts trying, by "studying" its
-# node chain with int arithmetic that can overflow. A node is studied as a list of ops, in chain
-# order, with Java's quirks: a branch studies the rest of the chain from a reset TreeInfo and adds
-# its own lengths afterwards; a greedy char repetition adds 2**31 - 1 without invalidating.
-Op = tuple
-
-
-def _int32(value: int) -> int:
-    value &= 0xFFFFFFFF
-    return value - 0x100000000 if value & 0x80000000 else value
-
-
-class _Info:
-    """Pattern.TreeInfo."""
-
-    __slots__ = ("deterministic", "max_length", "max_valid", "min_length")
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.min_length = 0
-        self.max_length = 0
-        self.max_valid = True
-        self.deterministic = True
-
-
-def _study(ops: list[Op], info: _Info) -> _Info:
-    """Study a chain of ops into ``info`` (Java's ``node.study(info)``)."""
-    pending: list[tuple[int, int, bool]] = []  # branches waiting for the rest of the chain
-    for op in ops:
-        kind = op[0]
-        if kind == "fixed":
-            info.min_length = _int32(info.min_length + op[1])
-            info.max_length = _int32(info.max_length + op[2])
-        elif kind == "grapheme":
-            info.min_length = _int32(info.min_length + 1)
-            info.deterministic = False
-        elif kind == "backref":
-            info.max_valid = False
-        elif kind == "chargreedy":
-            info.min_length = _int32(info.min_length + op[1])
-            if info.max_valid:
-                info.max_length = _int32(info.max_length + MAX_REPS)
-            info.deterministic = False
-        elif kind == "atomic":
-            _study(op[1], info)
-        elif kind == "ques":
-            min_l = info.min_length
-            _study(op[1], info)
-            info.min_length = min_l
-            info.deterministic = False
-        elif kind == "curly":
-            _study_curly(op[1], op[2], op[3], info)
-        elif kind == "loop":
-            info.max_valid = False
-            info.deterministic = False
-        elif kind == "branch":
-            min_2, max_2, max_v = 0x7FFFFFFF, -1, info.max_valid
-            for alternative in op[1]:
-                branch_info = _Info()
-                _study(alternative, branch_info)
-                min_2 = min(min_2, branch_info.min_length)
-                max_2 = max(max_2, branch_info.max_length)
-                max_v = max_v and branch_info.max_valid
-            pending.append(
-                (_int32(info.min_length + min_2), _int32(info.max_length + max_2), max_v)
-            )
-            info.reset()
-    for min_l, max_l, max_v in reversed(pending):
-        info.min_length = _int32(info.min_length + min_l)
-        info.max_length = _int32(info.max_length + max_l)
-        info.max_valid = info.max_valid and max_v
-        info.deterministic = False
-    return info
-
-
-def _study_curly(atom: list[Op], cmin: int, cmax: int, info: _Info) -> None:
-    min_l, max_l = info.min_length, info.max_length
-    max_v, detm = info.max_valid, info.deterministic
-    info.reset()
-    _study(atom, info)
-    temp = _int32(info.min_length * cmin + min_l)
-    info.min_length = 0xFFFFFFF if temp < min_l else temp
-    if max_v and info.max_valid:
-        temp = _int32(info.max_length * cmax + max_l)
-        info.max_length = temp
-        if temp < max_l:
-            info.max_valid = False
-    else:
-        info.max_valid = False
-    info.deterministic = detm if info.deterministic and cmin == cmax else False
-
-
-# --- the parser -----------------------------------------------------------------------------------
-class _Node:
-    """An emitted piece: its regex source, its study ops, and its kind: ``char`` (one code
-    point), ``group`` (a group Java repeats as a group), or ``other``."""
-
-    __slots__ = ("captures", "kind", "ops", "source")
-
-    def __init__(
-        self, source: str, ops: list[Op], kind: str = "other", captures: bool = False
-    ) -> None:
-        self.source = source
-        self.ops = ops
-        self.kind = kind
-        self.captures = captures  # a group that is or holds a capturing group
-
-
-_LITERAL = regex.compile(r"[A-Za-z0-9]|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}")
-
-
-def _char_node(predicate: str) -> _Node:
-    single = _LITERAL.fullmatch(predicate) is not None
-    return _Node(predicate if single else _set(predicate), [("fixed", 1, 1)], "char")
+from twilio_connector.java_regex.errors import JavaPatternError
+from twilio_connector.java_regex.flags import (
+    _FLAG_LETTERS,
+    CASE_INSENSITIVE,
+    COMMENTS,
+    DOTALL,
+    MAX_CODE_POINT,
+    MAX_REPS,
+    MULTILINE,
+    UNICODE_CASE,
+    UNICODE_CHARACTER_CLASS,
+    UNIX_LINES,
+)
+from twilio_connector.java_regex.nodes import _char_node, _Node
+from twilio_connector.java_regex.study import Op, _Info, _study
 
 
 class _Parser:
