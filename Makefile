@@ -182,7 +182,7 @@ replay-dlq: $(STAMP)
 # The trigger-pattern goldens come from java.util.regex itself (needs a JDK 17: javac, java);
 # make test compares against the committed file without Java.
 goldens-regex: $(STAMP)
-	$(BIN)/python -m tests.goldens.java_regex.record
+	$(BIN)/python -m local.goldens.java_regex
 
 # E.164 numbers are checked from a table of phonenumbers' metadata, without importing it (cold
 # start); tests/unit/test_phone_table.py fails until this is run after a phonenumbers upgrade.
