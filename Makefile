@@ -19,25 +19,17 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
 HOST_BUILD := .aws-sam/build-$(HOST_ARCH)
 
-.PHONY: help venv lint validate build build-host test unit demo invoke bench fuzz goldens \
-	goldens-regex locale-data clean checkov replay-dlq phone-table offline-start offline-stop \
-	sign-inbound
+.PHONY: help venv lint validate build build-host test unit integration demo invoke bench fuzz \
+	goldens goldens-regex locale-data clean checkov replay-dlq phone-table offline-start \
+	offline-stop sign-inbound
 
-help:
-	@echo "make demo   run the connector offline (moto + Twilio emulator) and print the result"
-	@echo "make test   ruff, sam validate --lint, sam build, pytest"
-	@echo "make invoke FN=SendSmsFunction EVENT=events/send_sms.json   one function, one event, offline"
-	@echo "            [PARAMS='DefaultPhoneRegion=US ...']  template parameters; STEPS=file.json: a list of events"
-	@echo "make offline-start / offline-stop   keep the offline stand-ins running between make invoke runs"
-	@echo "make sign-inbound BODY='Body=Order Number 1'   a signed inbound event for InboundSmsFunction"
-	@echo "make bench  benchmarks (not part of make test)"
-	@echo "make fuzz   10,000 fuzzed events per handler (make test runs a small profile)"
-	@echo "make goldens  render the template corpus with Apache FreeMarker (needs Java 17, apt-get)"
-	@echo "make locale-data  the templates' locale data corrections from Java 17 (make goldens runs it)"
-	@echo "make checkov       checkov's security checks of every template (not part of make test)"
-	@echo "make replay-dlq    publish the inbound dead-letter queue's events again (STACK=, QUEUE_URL=, DRY_RUN=1)"
-	@echo "make goldens-regex  re-record the trigger-pattern goldens with Java 17 (javac)"
-	@echo "make phone-table  regenerate the E.164 length table from phonenumbers (after upgrading it)"
+# Every target says what it does in a `## ` comment on its own line (`target: ... ## what`);
+# `make help` lists them (tests/unit/test_makefile.py checks every .PHONY target has one).
+help: ## this list: every target and what it does
+	@echo "make <target> [NAME=value ...]; FAST=1 skips the tests marked slow (pytest -m 'not slow')"
+	@grep -hE '^[A-Za-z][A-Za-z0-9_-]*:[^=]*## ' $(firstword $(MAKEFILE_LIST)) | \
+		sed -E 's/^([^:]*):[^#]*## (.*)$$/\1\t\2/' | \
+		awk -F '\t' '{ printf "  make %-14s %s\n", $$1, $$2 }'
 
 # (on standard error: `make invoke`'s standard output is its result alone, even on a fresh clone)
 $(STAMP): requirements-dev.txt layers/connector/requirements.txt
@@ -48,15 +40,15 @@ $(STAMP): requirements-dev.txt layers/connector/requirements.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
 	@touch $(STAMP)
 
-venv: $(STAMP)
+venv: $(STAMP) ## create .venv (Python 3.13) with requirements-dev.txt (every target does it first)
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 # The connector (template.yaml), its nested operations application, and the examples stack.
 TEMPLATES := template.yaml operations/template.yaml examples/template.yaml
-validate: $(STAMP)
+validate: $(STAMP) ## sam validate --lint of every template (connector, operations, examples)
 	@for t in $(TEMPLATES); do $(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION) -t $$t || exit 1; done
 
 # sam build ships sources only, and Lambda's code directories are read-only: without bytecode in
@@ -65,7 +57,7 @@ validate: $(STAMP)
 # deployment package gives the sources.
 COMPILE := $(BIN)/python -m compileall -q -j 0 --invalidation-mode unchecked-hash
 
-build: $(STAMP)
+build: $(STAMP) ## sam build for the template's arm64, compiled to bytecode (.aws-sam/build)
 	$(BIN)/sam build --cached --parallel
 	$(COMPILE) .aws-sam/build
 	@test -f .aws-sam/build/ConnectorLayer/python/twilio_connector/__init__.py \
@@ -80,7 +72,7 @@ build: $(STAMP)
 HOST_BUILT := $(HOST_BUILD)/.built
 BUILD_SOURCES := template.yaml operations/template.yaml $(shell find layers functions -name __pycache__ -prune -o -print)
 
-build-host: $(HOST_BUILT)
+build-host: $(HOST_BUILT) ## the same build for this machine, which the tests and make invoke run
 
 $(HOST_BUILT): $(STAMP) $(BUILD_SOURCES)
 	@echo "sam build for $(HOST_ARCH) into $(HOST_BUILD)" >&2
@@ -92,13 +84,22 @@ $(HOST_BUILT): $(STAMP) $(BUILD_SOURCES)
 	@$(COMPILE) $(HOST_BUILD) >&2
 	@touch $@
 
-unit: $(STAMP)
-	@BUILT_FUNCTIONS=$(HOST_BUILD) $(BIN)/python -m pytest; rc=$$?; \
+# pytest on the given paths, against the host build; FAST=1: without the tests marked slow;
+# PYTEST_ARGS: more of pytest's options (-k ..., --durations=20, -x).
+PYTEST = @BUILT_FUNCTIONS=$(HOST_BUILD) $(BIN)/python -m pytest $(if $(FAST),-m "not slow") \
+	$(PYTEST_ARGS) $(1); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; exit $$rc
 
-test: lint validate build build-host unit
+unit: $(STAMP) ## pytest tests/unit: no build, no servers (PYTEST_ARGS=, FAST=1)
+	$(call PYTEST,tests/unit)
 
-demo: build-host
+integration: build build-host ## pytest tests/integration, against the builds (PYTEST_ARGS=, FAST=1)
+	$(call PYTEST,tests/integration)
+
+test: lint validate build build-host ## lint, validate, both builds, then every test (what CI runs)
+	$(call PYTEST,tests)
+
+demo: build-host ## run the connector offline (moto + Twilio emulator) and print the result
 	$(BIN)/python -m local.demo
 	BUILT_FUNCTIONS=$(HOST_BUILD) $(BIN)/python -m local.demo_workflow
 
@@ -109,7 +110,7 @@ demo: build-host
 # {function, event} in order against the same stand-ins. In an offline session (offline-start),
 # every invocation runs against the session's stand-ins (NO_SESSION=1: stand-ins of its own).
 INVOKE_ARGS = $(if $(STEPS),--steps $(STEPS),$(FN) $(or $(EVENT),-))
-invoke: $(if $(FN)$(STEPS),$(HOST_BUILT))
+invoke: $(if $(FN)$(STEPS),$(HOST_BUILT)) ## one function, one event, offline: FN=SendSmsFunction EVENT=events/send_sms.json [PARAMS='Name=Value ...'], or STEPS=file.json
 	@test -n "$(FN)$(STEPS)" || { echo "usage: make invoke FN=SendSmsFunction EVENT=events/send_sms.json [PARAMS='Name=Value ...'] | STEPS=events/steps/schedule_then_cancel.json" >&2; exit 2; }
 	@$(BIN)/python -m local.invoke $(INVOKE_ARGS) --build-dir $(HOST_BUILD) $(if $(NO_SESSION),--no-session) \
 		--parameter-overrides "$$PARAMS"
@@ -117,16 +118,16 @@ invoke: $(if $(FN)$(STEPS),$(HOST_BUILT))
 # An offline session (local/session.py): moto, the emulator and the warm functions stay up in the
 # background, answering Lambda's Invoke API like `sam local start-lambda` (PORT=3001: on that
 # port; a free one otherwise), until offline-stop.
-offline-start: $(HOST_BUILT)
+offline-start: $(HOST_BUILT) ## keep the offline stand-ins running between make invoke runs [PARAMS=, PORT=]
 	@$(BIN)/python -m local.session start --build-dir $(HOST_BUILD) --parameter-overrides "$$PARAMS" \
 		$(if $(PORT),--port $(PORT))
 
-offline-stop: $(STAMP)
+offline-stop: $(STAMP) ## stop the offline session
 	@$(BIN)/python -m local.session stop
 
 # A signed inbound webhook event of your own (local/sign_inbound.py); OUT=file, ROUTE=/status,
 # PUBLIC_URL= (the PublicWebhookUrl the function runs with).
-sign-inbound: $(STAMP)
+sign-inbound: $(STAMP) ## BODY='Body=Order Number 1' [ROUTE=, PUBLIC_URL=, OUT=]: a signed inbound event
 	@$(BIN)/python -m local.sign_inbound --body "$$BODY" --route "$(or $(ROUTE),/sms)" \
 		--public-url "$$PUBLIC_URL" --out "$$OUT"
 
@@ -144,20 +145,20 @@ $(LAMBDA_VENV)/.installed: layers/connector/requirements.txt Makefile
 		--target $(LAMBDA_VENV)/handwritten $(HANDWRITTEN)
 	@touch $@
 
-bench: $(STAMP) $(LAMBDA_VENV)/.installed build-host
+bench: $(STAMP) $(LAMBDA_VENV)/.installed build-host ## benchmarks (not part of make test)
 	$(BIN)/python -m local.bench --lambda-python $(LAMBDA_VENV)/bin/python
 
-fuzz: $(STAMP)
+fuzz: $(STAMP) ## 10,000 fuzzed events per handler (make test runs a small profile)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -q -p no:logging -p no:cacheprovider
 
 # Goldens come only from the reference engine: Debian's libfreemarker-java, installed on demand.
 # The locale data comes from the same JDK first: what Java 17 formats with where Babel differs.
-goldens: locale-data
+goldens: locale-data ## render the template corpus with Apache FreeMarker (Java 17, apt-get)
 	$(BIN)/python -m local.goldens.freemarker
 
 # Corrections to Babel's CLDR 41 from Java 17's own (CLDR 39) formats, for the template engine:
 # layers/connector/twilio_connector/freemarker/cldr_java17.json (needs a JDK 17: javac, java).
-locale-data: $(STAMP)
+locale-data: $(STAMP) ## the templates' locale data corrections from Java 17 (make goldens runs it)
 	$(BIN)/python -m local.goldens.locale_data
 
 # checkov pins an old boto3, so it lives in a virtual environment of its own; ~30 s a run, so
@@ -170,7 +171,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
 
-checkov: $(CHECKOV_VENV)/.installed
+checkov: $(CHECKOV_VENV)/.installed ## checkov's security checks of every template (not in make test)
 	$(CHECKOV_VENV)/bin/checkov $(addprefix -f ,$(TEMPLATES)) --framework cloudformation secrets \
 		--compact --quiet --skip-download
 
@@ -178,20 +179,20 @@ checkov: $(CHECKOV_VENV)/.installed
 # stack_name by default) or the queue QUEUE_URL, with the caller's AWS credentials and region
 # (AWS_PROFILE, AWS_DEFAULT_REGION; AWS_ENDPOINT_URL for moto). DRY_RUN=1 publishes and deletes nothing.
 STACK ?= twilio-connector
-replay-dlq: $(STAMP)
+replay-dlq: $(STAMP) ## publish the inbound dead-letter queue's events again (STACK=, QUEUE_URL=, DRY_RUN=1)
 	@PYTHONPATH=layers/connector POWERTOOLS_TRACE_DISABLED=true POWERTOOLS_SERVICE_NAME=replay-dlq \
 		$(BIN)/python -m twilio_connector.replay \
 		$(if $(QUEUE_URL),--queue-url $(QUEUE_URL),--stack $(STACK)) $(if $(DRY_RUN),--dry-run)
 
 # The trigger-pattern goldens come from java.util.regex itself (needs a JDK 17: javac, java);
 # make test compares against the committed file without Java.
-goldens-regex: $(STAMP)
-	$(BIN)/python -m tests.goldens.java_regex.record
+goldens-regex: $(STAMP) ## re-record the trigger-pattern goldens with Java 17 (javac)
+	$(BIN)/python -m local.goldens.java_regex
 
 # E.164 numbers are checked from a table of phonenumbers' metadata, without importing it (cold
 # start); tests/unit/test_phone_table.py fails until this is run after a phonenumbers upgrade.
-phone-table: $(STAMP)
+phone-table: $(STAMP) ## regenerate the E.164 length table from phonenumbers (after upgrading it)
 	$(BIN)/python -m local.phone_table
 
-clean:
+clean: ## remove the builds, caches and the bench's and checkov's environments
 	rm -rf .aws-sam .pytest_cache .ruff_cache $(LAMBDA_VENV) $(CHECKOV_VENV)

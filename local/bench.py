@@ -687,7 +687,7 @@ print("COLD", imported - started, done - imported, file=sys.stderr)
 def template_renders(rounds: int = 200) -> list[float]:
     """Warm render time of each realistic SMS template of the FreeMarker corpus (median of
     ``rounds`` renders each, the compiled template cached as in a warm Lambda)."""
-    from local.goldens.corpus import SMS_DATA, SMS_TEMPLATES
+    from local.goldens.freemarker_corpus import SMS_DATA, SMS_TEMPLATES
     from twilio_connector.freemarker import render_template
 
     medians = []

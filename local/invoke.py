@@ -1,7 +1,7 @@
 """``make invoke FN=SendSmsFunction EVENT=events/send_sms.json``: one function, one event,
 offline, the way ``sam local invoke`` runs it, without Docker, an AWS account or a Twilio account.
 
-The function runs as ``sam build`` packs it (see :mod:`local.runtime`) with the environment
+The function runs as ``sam build`` packs it (see :mod:`local.lambda_runtime`) with the environment
 template.yaml gives it (``PARAMS`` overrides the template's parameters, as ``sam deploy
 --parameter-overrides`` would), against the offline stack (:mod:`local.offline`): moto for AWS,
 the Twilio emulator for Twilio, the secret, table and queue in place. Status callbacks and inbound
@@ -35,8 +35,8 @@ from typing import IO, Any, Protocol
 
 from local.apigw import ApiGatewayAdapter
 from local.lambda_loader import ROOT
+from local.lambda_runtime import BuiltFunction, InvocationError
 from local.offline import OfflineStack, offline_stack
-from local.runtime import BuiltFunction, InvocationError
 from local.template import (
     Resolver,
     check_parameters,

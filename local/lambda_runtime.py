@@ -1,6 +1,8 @@
 """Lambda without Docker: each function runs as ``sam build`` packs it, in warm subprocesses under
 AWS's runtime interface client (awslambdaric), each fed through its own minimal Lambda Runtime API
-on 127.0.0.1. Used by ``local.moto_sfn`` (moto's Lambda invoke) and never deployed.
+on 127.0.0.1. The one runner of built functions: ``make invoke`` and the offline session
+(``BuiltFunction``, through ``local.invoke``), the built-function tests, and moto's Lambda invoke
+in the executed workflows (``FunctionPool``, through ``local.moto_sfn``); never deployed.
 
 A worker process sees what a Lambda execution environment holds: the function's build directory
 (``LAMBDA_TASK_ROOT``), its layers' ``python/`` directories (``/opt/python``), the runtime
@@ -8,6 +10,15 @@ interface client, and the standard library; nothing of the development environme
 with ``python -S``: no site-packages), so a dependency missing from the layer fails here as it
 would in AWS. Invocations of one function queue for a free worker; up to ``max_workers`` workers
 are started on demand and stay warm.
+
+As in Lambda: the reserved environment variables (``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_REGION``,
+``_HANDLER``, ...); initialisation has a budget of its own (``INIT_SECONDS``), the function's
+timeout counts from the moment the runtime takes the event (``Sandbox.Timedout`` after it, and the
+environment is discarded); errors as Lambda's Invoke reports them (``errorType``,
+``errorMessage``; ``Runtime.ImportModuleError``, ``Runtime.ExitError``); the code directories are
+read-only (no bytecode written: the build ships its own); stdout and stderr are the function's
+logs. The interpreter is this one (the project's Python 3.13): build for this machine's
+architecture (``make build-host``), or rely on ``native_shim`` for the compiled packages.
 """
 
 from __future__ import annotations
@@ -25,9 +36,14 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 API = "/2018-06-01/runtime"
+#: How long a cold start may take before it takes its first event (Lambda allows 10 s; a busy
+#: 2-core machine running the tests, more).
+INIT_SECONDS = 60.0
+#: Lambda's PATH, without its /var/lang and /opt (the workers run this interpreter by its path).
+LAMBDA_PATH = "/usr/local/bin:/usr/bin:/bin"
 #: What the runtime interface client needs beside the standard library.
 _RUNTIME_MODULES = ("awslambdaric", "runtime_client", "simplejson", "snapshot_restore_py")
 
@@ -50,8 +66,10 @@ class FunctionSpec:
 class _Invocation:
     request_id: str
     event: bytes
-    deadline_ms: int
+    timeout: float
     arn: str
+    deadline_ms: int = 0  # set when the runtime takes the event
+    taken: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     payload: bytes = b""
     errored: bool = False
@@ -64,6 +82,17 @@ class _Invocation:
 
 def _error(error_type: str, message: str) -> bytes:
     return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+class InvocationError(Exception):
+    """A function's error as Lambda reports it: ``error_type`` is what Step Functions matches."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+    def payload(self) -> dict[str, str]:
+        return {"errorType": self.error_type, "errorMessage": str(self)}
 
 
 _LINKS = threading.Lock()
@@ -143,14 +172,12 @@ class _Worker:
         layers = [*([str(shim)] if shim else []), *map(str, spec.layer_dirs)]
         paths = [str(spec.code_dir), *layers, str(runtime_path())]
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PATH": LAMBDA_PATH,
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
             "PYTHONPATH": os.pathsep.join(paths),
-            # compiled modules go beside, not into, the build (a warm cache across runs)
-            "PYTHONPYCACHEPREFIX": str(
-                Path(tempfile.gettempdir()) / f"lambda-pycache-{os.getuid()}"
-            ),
+            # Lambda's code directories are read-only: the build's own bytecode, nothing written
+            "PYTHONDONTWRITEBYTECODE": "1",
             "LAMBDA_TASK_ROOT": str(spec.code_dir),
             "LAMBDA_RUNTIME_DIR": paths[-1],
             "_HANDLER": spec.handler,
@@ -161,6 +188,7 @@ class _Worker:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": f"local/{uuid.uuid4().hex}",
+            "AWS_REGION": spec.environment.get("AWS_DEFAULT_REGION", "us-east-1"),
             **spec.environment,
         }
         self.process = subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
@@ -191,32 +219,44 @@ class _Worker:
         waiting = [self.current] if self.current else []
         while not self.pending.empty():
             waiting.append(self.pending.get_nowait())
+        for invocation in waiting:
+            invocation.taken.set()
         return waiting
 
     def invoke(self, event: bytes) -> tuple[bytes, bool]:
         invocation = _Invocation(
             request_id=str(uuid.uuid4()),
             event=event,
-            deadline_ms=int((time.time() + self.spec.timeout) * 1000),
+            timeout=self.spec.timeout,
             arn=self.spec.arn,
         )
         self.pending.put(invocation)
-        if not invocation.done.wait(self.spec.timeout + 1):
-            self.stop()  # a timed-out environment is not reused (as in Lambda)
+        if not invocation.taken.wait(INIT_SECONDS):  # a cold start that never ends
             invocation.finish(
+                _error("Runtime.InitError", f"Init timed out after {INIT_SECONDS:.2f} seconds"),
+                errored=True,
+            )
+            self.stop()
+        remaining = invocation.deadline_ms / 1000 - time.time()
+        if not invocation.done.wait(max(remaining, 0) + 1):
+            invocation.finish(  # (before the stop: the runtime's exit is not the error)
                 _error("Sandbox.Timedout", f"Task timed out after {self.spec.timeout:.2f} seconds"),
                 errored=True,
             )
+            self.stop()  # a timed-out environment is not reused (as in Lambda)
         return invocation.payload, invocation.errored
 
     def next_invocation(self) -> _Invocation | None:
         self.ready.set()
         while not self.closed.is_set():
             try:
-                self.current = self.pending.get(timeout=0.5)
-                return self.current
+                invocation = self.pending.get(timeout=0.5)
             except queue.Empty:
                 continue
+            invocation.deadline_ms = int((time.time() + invocation.timeout) * 1000)
+            self.current = invocation
+            invocation.taken.set()
+            return invocation
         return None
 
     def stop(self) -> None:
@@ -303,7 +343,8 @@ class FunctionPool:
         machine a queued invocation is served sooner than a cold start)."""
         while True:
             try:
-                worker = self._idle.get(timeout=2 if self._workers else 0)
+                busy = any(worker.alive for worker in self._workers)
+                worker = self._idle.get(timeout=2 if busy else 0)
             except queue.Empty:
                 with self._lock:
                     self._workers = [w for w in self._workers if w.alive]
@@ -340,3 +381,62 @@ class FunctionPool:
             for worker in self._workers:
                 worker.stop()
             self._workers.clear()
+
+
+class BuiltFunction:
+    """One function of the built stack (``build_dir``: a ``sam build`` output), by its logical ID
+    in template.yaml, started on first invocation and kept warm: one execution environment, its
+    invocations one at a time (the offline session's and ``make invoke``'s runner).
+
+    ``environment`` is what the function gets besides Lambda's own variables (the template's,
+    resolved, and the offline endpoints); ``logs`` receives its stdout and stderr (this process's
+    standard error without one).
+    """
+
+    def __init__(
+        self,
+        logical_id: str,
+        build_dir: Path,
+        environment: dict[str, str],
+        logs: IO[Any] | None = None,
+    ) -> None:
+        from local.template import PSEUDO_PARAMETERS, function_properties
+
+        properties = function_properties(logical_id)
+        build_dir = build_dir.resolve()
+        layers = properties.get("Layers", [])
+        spec = FunctionSpec(
+            name=logical_id,
+            handler=properties["Handler"],
+            code_dir=build_dir / logical_id,
+            layer_dirs=tuple(build_dir / layer["Ref"] / "python" for layer in layers),
+            environment=environment,
+            timeout=float(properties.get("Timeout", 3)),
+            memory_mb=int(properties.get("MemorySize", 128)),
+            arn=(
+                f"arn:aws:lambda:{environment.get('AWS_DEFAULT_REGION', 'us-east-1')}:"
+                f"{PSEUDO_PARAMETERS['AWS::AccountId']}:function:{logical_id}"
+            ),
+        )
+        for path in (spec.code_dir, *spec.layer_dirs):
+            if not path.is_dir():
+                raise FileNotFoundError(f"{path} is not built: run `make build-host`")
+        self.logical_id, self.spec = logical_id, spec
+        self._pool = FunctionPool(spec, logs or sys.stderr, max_workers=1)
+
+    def invoke(self, event: Any) -> Any:
+        """The function's result for ``event``, or its error raised as ``InvocationError``."""
+        payload, errored = self._pool.invoke(json.dumps(event).encode())
+        answer = json.loads(payload or b"null")
+        if errored:
+            raise InvocationError(answer["errorType"], answer["errorMessage"])
+        return answer
+
+    def stop(self) -> None:
+        self._pool.stop()
+
+    def __enter__(self) -> BuiltFunction:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

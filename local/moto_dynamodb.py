@@ -24,8 +24,7 @@ import os
 import sys
 from typing import Any
 
-#: The moto whose ``transact_write_items`` this was written against.
-MOTO_VERSION = "5.2.5"
+from local.moto_version import check_moto_version
 
 
 class _TablesNotCopied:
@@ -40,14 +39,9 @@ class _TablesNotCopied:
 
 def install() -> None:
     """Back up only the items a transaction names (idempotent)."""
-    import moto
+    check_moto_version("local.moto_dynamodb")
     from moto.dynamodb import models
 
-    if moto.__version__ != MOTO_VERSION:
-        raise RuntimeError(
-            f"local.moto_dynamodb patches moto {MOTO_VERSION}'s transactions; moto "
-            f"{moto.__version__} is installed (requirements-dev.txt pins the supported one)"
-        )
     backend = models.DynamoDBBackend
     if getattr(backend.transact_write_items, "items_backed_up", False):
         return

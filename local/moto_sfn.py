@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from local.lambda_runtime import FunctionPool, FunctionSpec
+from local.moto_version import UnsupportedMotoVersion, check_moto_version
 
 _POOLS: dict[str, FunctionPool] = {}
 _POOLS_LOCK = threading.Lock()
@@ -320,6 +321,9 @@ def _send_task_failure(self: Any) -> Any:
 
 
 def install_patches() -> None:
+    """moto's internals replaced or wrapped (``UnsupportedMotoVersion`` for another moto than
+    the one they were written for)."""
+    check_moto_version("local.moto_sfn")
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.events.models import Rule
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
@@ -369,10 +373,13 @@ def main(argv: list[str] | None = None) -> None:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    install_patches()
     from local.moto_dynamodb import install
 
-    install()
+    try:
+        install_patches()
+        install()
+    except UnsupportedMotoVersion as error:
+        sys.exit(str(error))  # on the log, and LocalWorkflows shows it
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)

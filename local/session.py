@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from local.lambda_loader import ROOT
-from local.runtime import InvocationError
+from local.lambda_runtime import InvocationError
 from local.template import check_parameters, function_names, parse_parameter_overrides
 
 STATE_FILE = ROOT / ".aws-sam" / "offline" / "session.json"

@@ -120,7 +120,8 @@ class LocalWorkflows:
         )
         if self._process.stdout is None or self._process.stdout.readline().strip() != "ready":
             self.__exit__()
-            raise RuntimeError(f"moto did not start (see {self.log_path})")
+            tail = self.log_path.read_text(errors="replace").strip().splitlines()[-1:]
+            raise RuntimeError(f"moto did not start (see {self.log_path}): {''.join(tail)}")
         try:
             self._api = ApiGatewayAdapter(self._invoke_api, None).__enter__()
             self._deploy()

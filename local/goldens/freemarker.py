@@ -1,4 +1,4 @@
-"""``make goldens``: render local/goldens/corpus.py with Apache FreeMarker and write the goldens.
+"""``make goldens``: local/goldens/freemarker_corpus.py rendered by Apache FreeMarker, as goldens.
 
 Installs Debian's libfreemarker-java when it is missing (apt-get; Java 17 is on the machine),
 compiles RenderCases.java against it, renders every case and writes
@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from local.goldens.corpus import cases
+from local.goldens.freemarker_corpus import cases
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent

@@ -4,9 +4,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from local.lambda_loader import ROOT
 
 
+@pytest.mark.slow  # ~7 s (+5 s stopping): the whole demo
 def test_demo_sends_two_messages_and_shows_a_catalogued_error():
     run = subprocess.run(
         [sys.executable, "-m", "local.demo"],

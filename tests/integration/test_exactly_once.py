@@ -181,6 +181,7 @@ FAULTS = [
 ]
 
 
+@pytest.mark.slow  # ~30 s: a thousand requests under faults
 def test_fault_injection_exactly_one_message_per_request_and_recipient(
     aws, emulator, handler, lambda_context, monkeypatch, capsys
 ):
@@ -250,6 +251,7 @@ def test_fault_injection_exactly_one_message_per_request_and_recipient(
     assert outcomes["crashed"] > 0 and outcomes["succeeded"] == requests_count
 
 
+@pytest.mark.slow  # ~17 s: commits held past the send's timeouts
 def test_fault_injection_slow_commits(aws, emulator, handler, lambda_context, monkeypatch, capsys):
     """Every request's first send is stored only after the client gave up (a slow commit) and
     the workflow retries at once and then every half second: each recipient gets one message."""

@@ -132,7 +132,9 @@ def test_send_catches_a_template_error(run):
 @pytest.mark.parametrize(
     "fault",
     [
-        {"fail_statuses": [503] * 4},  # the client's 4 attempts, then SERVICE_UNAVAILABLE
+        pytest.param(  # the client's 4 attempts, then SERVICE_UNAVAILABLE; ~19 s: the retries
+            {"fail_statuses": [503] * 4}, marks=pytest.mark.slow
+        ),
         {"fail_errors": [{"status": 429, "code": 20429}] * 4},  # TOO_MANY_REQUESTS
         {"drop_after_store": 1, "drop_next": 0},  # Twilio stored it; the answer was lost
     ],
@@ -302,6 +304,7 @@ def test_campaign_skips_who_opted_out(workflows, emulator):
     assert sent["skipped"] == {} and list(sent["smsResult"].values()) == [audience[0]]
 
 
+@pytest.mark.slow  # ~23 s: the Map's retries, at their intervals
 def test_campaign_transient_failures_are_retried_not_tolerated(workflows, emulator):
     """The shipped campaign (its retry budget as template.yaml deploys it): 100 recipients, 5
     refused (4.8%: tolerated), and 5 transient failures: three 503s and two messages Twilio
@@ -324,6 +327,7 @@ def test_campaign_transient_failures_are_retried_not_tolerated(workflows, emulat
     assert_refusals_reported(failed_items(workflows, arn))
 
 
+@pytest.mark.slow  # ~45 s: a campaign, an outage, then its redrive
 def test_campaign_with_refusals_and_an_outage_then_a_redrive(workflows, emulator):
     """250 recipients, 5 of them refused by Twilio, and a Twilio outage (every answer 503) from
     the 100th message on: the campaign fails once the failures pass its 5%; redriven after the

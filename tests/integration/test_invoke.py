@@ -78,6 +78,7 @@ def test_one_invocation_prints_its_result_alone_and_counts_the_status_callbacks(
     assert run.stderr.count("event on the bus: SMS_STATUS_CHANGED") == 4
 
 
+@pytest.mark.slow  # ~7-13 s: three make invoke runs
 def test_parameter_overrides_reach_the_function_as_the_template_derives_them():
     # Given a national number and a decimal, with DefaultPhoneRegion and TemplateLocale overridden
     event = json.dumps({"smsTo": "020 7946 0958", "smsBody": "Total ${3.5}"})
@@ -258,6 +259,7 @@ def test_a_session_answers_lambdas_invoke_api(session):
         client.invoke(FunctionName="NoSuchFunction", Payload=b"{}")
 
 
+@pytest.mark.slow  # ~5-10 s: two make invoke runs
 def test_a_signed_event_is_refused_when_signed_for_another_url(tmp_path):
     """The signature covers the URL: an event signed for a custom domain verifies only when
     the function runs with that PublicWebhookUrl (so the command signs what it claims to)."""
@@ -330,6 +332,7 @@ def test_a_rebuild_gives_a_running_session_new_execution_environments(tmp_path):
         assert built.function("GetSmsFunction") is not before
 
 
+@pytest.mark.slow  # ~8 s: a list of steps, every function cold
 def test_parameters_reach_every_function_of_the_run_the_inbound_one_included():
     """LogLevel is the template's POWERTOOLS_LOG_LEVEL: the offline defaults do not override it,
     and the inbound function taking the send's status callbacks runs with it too."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.goldens.java_regex.corpus import CASES
+from local.goldens.java_regex_corpus import CASES
 from twilio_connector.java_regex import JavaPatternError, compile_java
 from twilio_connector.triggers import (
     MAX_MESSAGE_CHARS,

@@ -1,8 +1,9 @@
 # ruff: noqa: RUF001 (the corpus holds look-alike letters on purpose)
 """The trigger-pattern corpus: (pattern, message) cases that java.util.regex decides.
 
-``record.py`` runs every case through Java 17 (``Matcher.find``) into ``goldens.json``; the test
-compares the connector with every recorded answer. Add a case here, then ``make goldens-regex``.
+``java_regex.py`` runs every case through Java 17 (``Matcher.find``) into
+tests/goldens/java_regex/goldens.json; tests/unit/test_java_regex.py compares the connector with
+every recorded answer. Add a case here, then ``make goldens-regex``.
 """
 
 from __future__ import annotations

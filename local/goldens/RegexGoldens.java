@@ -1,4 +1,4 @@
-// The reference for trigger patterns: java.util.regex itself (run by record.py, never by the tests).
+// The reference for trigger patterns: java.util.regex itself (run by java_regex.py, never by the tests).
 //
 // Reads one case per line on stdin, "<base64 UTF-8 pattern>\t<base64 UTF-8 message>", and writes
 // one JSON object per line on stdout: Pattern.compile's refusal, or what Matcher.find() found

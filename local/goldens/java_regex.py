@@ -1,7 +1,8 @@
 """Record what java.util.regex does with every case of the corpus: ``make goldens-regex``.
 
 Compiles RegexGoldens.java with ``javac`` (Java 17, the release the triggers follow), runs it on
-every (pattern, message) of ``corpus.CASES`` and writes ``goldens.json``. The goldens come only
+every (pattern, message) of ``java_regex_corpus.CASES`` and writes
+tests/goldens/java_regex/goldens.json. The goldens come only
 from here; ``make test`` compares the connector against them without Java.
 """
 
@@ -16,10 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.goldens.java_regex.corpus import CASES
+from local.goldens.java_regex_corpus import CASES
 
 HERE = Path(__file__).resolve().parent
-GOLDENS = HERE / "goldens.json"
+GOLDENS = HERE.parent.parent / "tests" / "goldens" / "java_regex" / "goldens.json"
 JAVA_RELEASE = "17"
 
 
