@@ -33,9 +33,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import queue
 import re
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 #: Twilio's queue limit, and the largest and default ValidityPeriod.
@@ -53,6 +56,10 @@ ERROR_MESSAGES = {
     21611: "This 'From' number has exceeded the maximum number of queued messages",
     30001: "Queue overflow",
     30036: "Validity Period Expired",
+    63016: (
+        "Failed to send freeform message because you are outside the allowed window. If you "
+        "are using WhatsApp, please use a Message Template."
+    ),
 }
 
 
@@ -182,3 +189,142 @@ class Throughput:
     def pending(self) -> int:
         with self._lock:
             return len(self._events)
+
+
+def _epoch(rfc2822: str) -> float:
+    return parsedate_to_datetime(rfc2822).timestamp()
+
+
+def _iso(moment: float) -> str | None:
+    return datetime.fromtimestamp(moment, UTC).isoformat() if moment else None
+
+
+class QueuedSending:
+    """The emulator's side of the model (a mixin of ``TwilioEmulator``): messages join their
+    sender's queue, their status changes are applied as the clock passes them, and the tally."""
+
+    # provided by TwilioEmulator
+    messages: dict[str, dict[str, Any]]
+    numbers: set[str]
+    message_outcomes: dict[str, tuple[str, int | None]]
+    delivery_outcomes: dict[str, tuple[str, int | None]]
+    status_callbacks: bool
+    refused: dict[str, int]
+    throughput: Throughput
+    queue_times: dict[str, tuple[float, float]]
+    _status_callback_urls: dict[str, str]
+    _callbacks: queue.Queue
+    _lock: threading.Lock
+    _process_lock: threading.Lock
+    _clock_moved: threading.Event
+
+    def clock(self) -> float: ...  # pragma: no cover - TwilioEmulator's
+
+    def _count(self, name: str, n: int) -> None: ...  # pragma: no cover - TwilioEmulator's
+
+    def configure_senders(self, enabled: bool, senders: dict[str, dict] | None = None) -> None:
+        """Turn the throughput model on or off; ``senders``: ``{sender or MG...: {"mps": n}}``."""
+        self.throughput.configure(enabled, senders)
+        self._clock_moved.set()
+
+    def senders_view(self) -> dict[str, Any]:
+        """The model's switch, the configured senders and the rate of each sender it knows."""
+        known = set(self.throughput.senders) | set(self.numbers) | set(self.throughput.free_at)
+        return {
+            "enabled": self.throughput.enabled,
+            "senders": self.throughput.senders,
+            "mps": {name: self.throughput.mps(name, self.numbers) for name in sorted(known)},
+        }
+
+    def _reserve(self, message: dict[str, Any], created: float, validity: int | None) -> None:
+        """Queue a message created (or released) at ``created`` behind its sender's messages."""
+        service = message["messaging_service_sid"]
+        key = service if service and not message["from"] else message["from"]
+        decision = self.throughput.reserve(
+            message["sid"],
+            key,
+            created,
+            int(message["num_segments"]),
+            validity or MAX_VALIDITY,
+            through_service=key == service,
+            pool=self.numbers,
+        )
+        if decision.send_at is not None:
+            self.queue_times[message["sid"]] = (created, decision.send_at)
+        self._clock_moved.set()
+
+    def process_due(self) -> int:
+        """Apply the queued status changes whose time has come (sent, then delivered or the
+        outcome set for the message or number; failed with 30001 / 30036 / 63016), in order, and
+        queue their status callbacks. Returns how many were applied."""
+        with self._process_lock:
+            due = self.throughput.pop_due(self.clock())
+            for when, sid, status, error in due:
+                message = self.messages.get(sid)
+                if message is None or message["status"] == "canceled":
+                    continue
+                moment = format_datetime(datetime.fromtimestamp(when, UTC).replace(microsecond=0))
+                if status == "final":
+                    status, error = self.message_outcomes.get(sid) or (
+                        self.delivery_outcomes.get(message["to"], ("delivered", None))
+                    )
+                with self._lock:
+                    message["status"] = status
+                    message["date_updated"] = moment
+                    if status == "sent":
+                        message["date_sent"] = moment
+                        # a Messaging Service picks the sender from its pool when it sends
+                        message["from"] = message["from"] or min(self.numbers)
+                    if error:
+                        message["error_code"] = error
+                        message["error_message"] = ERROR_MESSAGES.get(error)
+                url = self._status_callback_urls.get(sid)
+                if url and self.status_callbacks:
+                    self._count("expected", 1)
+                    self._callbacks.put((url, {"sid": sid, "status": status, "error": error}))
+            return len(due)
+
+    def summary(self) -> dict[str, Any]:
+        """What became of the messages sent so far, without downloading them (a simulation's
+        tally): counts by outcome, refusals by code, the longest wait in a queue, and how many
+        times each number was sent (or is queued to be sent) a message."""
+        self.process_due()
+        with self._lock:
+            messages = [m for m in self.messages.values() if m["direction"] == "outbound-api"]
+            refused = dict(self.refused)
+            queue_times = dict(self.queue_times)
+        failed: dict[str, int] = {}
+        to_counts: dict[str, int] = {}
+        sent = delivered = 0
+        first_created = last_sent = 0.0
+        longest = 0.0
+        for message in messages:
+            status, sid = message["status"], message["sid"]
+            times = queue_times.get(sid)
+            created = times[0] if times else _epoch(message["date_created"])
+            first_created = min(first_created, created) if first_created else created
+            if status == "failed":
+                code = str(message["error_code"])
+                failed[code] = failed.get(code, 0) + 1
+            if status == "canceled" or (status == "failed" and not message["date_sent"]):
+                continue  # never sent, nor to be sent
+            to_counts[message["to"]] = to_counts.get(message["to"], 0) + 1
+            if message["date_sent"]:
+                sent += 1
+                delivered += status == "delivered"
+                left = times[1] if times else _epoch(message["date_sent"])
+                last_sent = max(last_sent, left) if last_sent else left
+                longest = max(longest, left - created)
+        return {
+            "now": _iso(self.clock()),
+            "created": len(messages),
+            "refused": refused,
+            "failed": failed,
+            "sent": sent,
+            "delivered": delivered,
+            "max_queue_seconds": round(longest, 3),
+            "first_created": _iso(first_created),
+            "last_sent": _iso(last_sent),
+            "pending_status_changes": self.throughput.pending(),
+            "to_counts": to_counts,
+        }

@@ -13,8 +13,20 @@ concurrency cap answering 429 / 20429, 5xx answers and dropped connections.
 
 Scheduled messages (https://www.twilio.com/docs/messaging/features/message-scheduling) are held
 with status ``scheduled`` and released (``queued``, then the status callbacks) when the emulator's
-clock reaches their ``SendAt``. The clock is real time plus an offset that ``advance()`` (or
-``POST /__emulator/clock {"advance_seconds": n}``) moves forward, so a test can reach tomorrow.
+clock reaches their ``SendAt``. The clock is real time, run ``clock_speed`` times faster
+(``TwilioEmulator(clock_speed=100)``, ``POST /__emulator/clock {"speed": 100}``; 0 stops it), plus
+an offset that ``advance()`` (or ``POST /__emulator/clock {"advance_seconds": n}``) moves forward,
+so a test can reach tomorrow; scheduling, the queues, callbacks and the WhatsApp window run on it.
+``ValidityPeriod`` is checked as Twilio does (1 to 36,000, else 400 / 21624).
+
+Per-sender throughput and queues are opt-in (:mod:`local.twilio_emulator.queues`;
+``TwilioEmulator(throughput=True)`` or ``POST /__emulator/senders {"enabled": true, "senders":
+{"+1...": {"mps": 10}}}``): off, a message stays ``queued`` unless it has a ``StatusCallback`` (then
+"sent" and its final status follow at once), as before; on, each message waits for its sender's
+segments-per-second rate, moves queued -> sent -> delivered at its simulated send time, and a full
+10-hour queue or an expired ``ValidityPeriod`` answers 21611 / 30001 / 30036 as Twilio does.
+``GET /__emulator/summary`` is the tally a simulation reads (counts by outcome, the longest wait,
+how many messages each number got).
 
 Verify v2 and Lookup v2 (``/v2/...``, Twilio's verify and lookups hosts) are modelled in
 :mod:`local.twilio_emulator.verify_lookup` (``emulator.verify_lookup``).
@@ -43,7 +55,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from local.twilio_emulator.queues import ERROR_MESSAGES, MAX_VALIDITY, Throughput
+from local.twilio_emulator.queues import ERROR_MESSAGES, MAX_VALIDITY, QueuedSending, Throughput
 
 API = "/2010-04-01"
 TEST_ACCOUNT_SID = "AC" + "0" * 30 + "01"
@@ -90,10 +102,7 @@ SCHEDULE_MAX = timedelta(days=35)
 DEMO_CONTENT_SID = "HX" + "0" * 28 + "0001"
 #: WhatsApp's customer-service window: free-form messages only this long after the user wrote.
 WHATSAPP_WINDOW = timedelta(hours=24)
-WHATSAPP_63016 = (
-    "Failed to send freeform message because you are outside the allowed window. If you are "
-    "using WhatsApp, please use a Message Template."
-)
+WHATSAPP_63016 = ERROR_MESSAGES[63016]
 _CONTENT_VARIABLE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -177,7 +186,7 @@ def rfc2822(moment: datetime | None) -> str | None:
     return format_datetime(moment) if moment else None
 
 
-class TwilioEmulator:
+class TwilioEmulator(QueuedSending):
     """The emulator's state and its HTTP server on 127.0.0.1."""
 
     def __init__(
@@ -374,119 +383,6 @@ class TwilioEmulator:
             if self._running:
                 self.release_due()
                 self.process_due()
-
-    # --- per-sender throughput and queues (opt-in: queues.py) -----------------------------------
-    def configure_senders(self, enabled: bool, senders: dict[str, dict] | None = None) -> None:
-        """Turn the throughput model on or off; ``senders``: ``{sender or MG...: {"mps": n}}``."""
-        self.throughput.configure(enabled, senders)
-        self._clock_moved.set()
-
-    def senders_view(self) -> dict[str, Any]:
-        """The model's switch, the configured senders and the rate of each sender it knows."""
-        known = set(self.throughput.senders) | set(self.numbers) | set(self.throughput.free_at)
-        return {
-            "enabled": self.throughput.enabled,
-            "senders": self.throughput.senders,
-            "mps": {name: self.throughput.mps(name, self.numbers) for name in sorted(known)},
-        }
-
-    def _reserve(self, message: dict[str, Any], created: float, validity: int | None) -> None:
-        """Queue a message created (or released) at ``created`` behind its sender's messages."""
-        service = message["messaging_service_sid"]
-        key = service if service and not message["from"] else message["from"]
-        decision = self.throughput.reserve(
-            message["sid"],
-            key,
-            created,
-            int(message["num_segments"]),
-            validity or MAX_VALIDITY,
-            through_service=key == service,
-            pool=self.numbers,
-        )
-        if decision.send_at is not None:
-            self.queue_times[message["sid"]] = (created, decision.send_at)
-        self._clock_moved.set()
-
-    def process_due(self) -> int:
-        """Apply the queued status changes whose time has come (sent, then delivered or the
-        outcome set for the message or number; failed with 30001 / 30036 / 63016), in order, and
-        queue their status callbacks. Returns how many were applied."""
-        with self._process_lock:
-            due = self.throughput.pop_due(self.clock())
-            for when, sid, status, error in due:
-                message = self.messages.get(sid)
-                if message is None or message["status"] == "canceled":
-                    continue
-                moment = rfc2822(datetime.fromtimestamp(when, UTC).replace(microsecond=0))
-                if status == "final":
-                    status, error = self.message_outcomes.get(sid) or (
-                        self.delivery_outcomes.get(message["to"], ("delivered", None))
-                    )
-                with self._lock:
-                    message["status"] = status
-                    message["date_updated"] = moment
-                    if status == "sent":
-                        message["date_sent"] = moment
-                        # a Messaging Service picks the sender from its pool when it sends
-                        message["from"] = message["from"] or min(self.numbers)
-                    if error:
-                        message["error_code"] = error
-                        message["error_message"] = (
-                            WHATSAPP_63016 if error == 63016 else ERROR_MESSAGES.get(error)
-                        )
-                url = self._status_callback_urls.get(sid)
-                if url and self.status_callbacks:
-                    self._count("expected", 1)
-                    self._callbacks.put((url, {"sid": sid, "status": status, "error": error}))
-            return len(due)
-
-    def summary(self) -> dict[str, Any]:
-        """What became of the messages sent so far, without downloading them (a simulation's
-        tally): counts by outcome, refusals by code, the longest wait in a queue, and how many
-        times each number was sent (or is queued to be sent) a message."""
-        self.process_due()
-        with self._lock:
-            messages = [m for m in self.messages.values() if m["direction"] == "outbound-api"]
-            refused = dict(self.refused)
-            queued_at = dict(self.queue_times)
-        failed: dict[str, int] = {}
-        to_counts: dict[str, int] = {}
-        sent = delivered = 0
-        first_created = last_sent = None
-        longest = 0.0
-        for message in messages:
-            status, sid = message["status"], message["sid"]
-            created = parsedate_to_datetime(message["date_created"])
-            first_created = min(first_created or created, created)
-            if status == "failed":
-                code = str(message["error_code"])
-                failed[code] = failed.get(code, 0) + 1
-            if status in ("failed", "canceled"):
-                continue
-            to_counts[message["to"]] = to_counts.get(message["to"], 0) + 1
-            if message["date_sent"]:
-                sent += 1
-                delivered += status == "delivered"
-                moment = parsedate_to_datetime(message["date_sent"])
-                last_sent = max(last_sent or moment, moment)
-                if sid in queued_at:
-                    begun, left = queued_at[sid]
-                    longest = max(longest, left - begun)
-                else:
-                    longest = max(longest, (moment - created).total_seconds())
-        return {
-            "now": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
-            "created": len(messages),
-            "refused": refused,
-            "failed": failed,
-            "sent": sent,
-            "delivered": delivered,
-            "max_queue_seconds": round(longest, 3),
-            "first_created": first_created.isoformat() if first_created else None,
-            "last_sent": last_sent.isoformat() if last_sent else None,
-            "pending_status_changes": self.throughput.pending(),
-            "to_counts": to_counts,
-        }
 
     # --- the resource ----------------------------------------------------------------------------
     def create_message(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:
