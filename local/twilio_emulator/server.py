@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import json
 import queue
 import re
@@ -106,8 +107,9 @@ WHATSAPP_63016 = ERROR_MESSAGES[63016]
 _CONTENT_VARIABLE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€\f"
 )
+_GSM7_EXTENSION = set("\f^{}\\[~]|€")  # two septets each (an escape, then the character)
 
 
 class _Server(ThreadingHTTPServer):
@@ -174,12 +176,23 @@ class CallbackReport:
 
 
 def segments(body: str) -> int:
+    """Message segments as Twilio counts them: GSM-7 160 septets alone or 153 a part (an
+    extension character two), else UCS-2 70 code units alone or 67 a part; a character is
+    never split between two parts."""
     if not body:
         return 1
     if all(ch in _GSM7 for ch in body):
-        return 1 if len(body) <= 160 else -(-len(body) // 153)
-    units = len(body.encode("utf-16-le")) // 2
-    return 1 if units <= 70 else -(-units // 67)
+        sizes, alone, part = [2 if ch in _GSM7_EXTENSION else 1 for ch in body], 160, 153
+    else:
+        sizes, alone, part = [len(ch.encode("utf-16-le")) // 2 for ch in body], 70, 67
+    if sum(sizes) <= alone:
+        return 1
+    count, used = 1, 0
+    for size in sizes:
+        if used + size > part:
+            count, used = count + 1, 0
+        used += size
+    return count
 
 
 def rfc2822(moment: datetime | None) -> str | None:
@@ -242,6 +255,7 @@ class TwilioEmulator(QueuedSending):
         self._process_lock = threading.Lock()
         #: Scheduled messages: sid -> (SendAt, StatusCallback or None).
         self.scheduled: dict[str, tuple[datetime, str | None]] = {}
+        self._schedule: list[tuple[datetime, int, str]] = []  # heap of (SendAt, order, sid)
         self._clock_moved = threading.Event()
         self.set_clock_speed(clock_speed, real_time=True)
         self._running = False
@@ -299,6 +313,7 @@ class TwilioEmulator(QueuedSending):
             self.webhook_deliveries.clear()
             self.status_callbacks = True
             self.scheduled.clear()
+            self._schedule.clear()
             self.clock_offset = timedelta(0)
             self._status_callback_urls.clear()
             self._validity.clear()
@@ -344,10 +359,11 @@ class TwilioEmulator(QueuedSending):
         """Send every scheduled message whose SendAt has come, as Twilio does at SendAt."""
         now = self.now()
         with self._lock:
-            due = sorted(  # by SendAt, then in the order they were created
-                ((send_at, sid) for sid, (send_at, _) in self.scheduled.items() if send_at <= now),
-                key=lambda item: item[0],
-            )
+            due = []  # by SendAt, then in the order they were created
+            while self._schedule and self._schedule[0][0] <= now:
+                send_at, _, sid = heapq.heappop(self._schedule)
+                if sid in self.scheduled:  # not canceled
+                    due.append((send_at, sid))
             released = []
             for send_at, sid in due:
                 _, callback = self.scheduled.pop(sid)
@@ -673,6 +689,7 @@ class TwilioEmulator(QueuedSending):
             self.messages[sid] = resource
             if send_at:
                 self.scheduled[sid] = (send_at, status_callback)
+                heapq.heappush(self._schedule, (send_at, len(self.messages), sid))
         return resource
 
     def create_call(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:

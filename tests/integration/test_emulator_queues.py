@@ -83,6 +83,8 @@ def test_each_sender_sends_at_its_rate_in_segments(queues):
     assert waits(queues, burst(MAGIC_FROM, body="x" * 161)) == [0, 2, 4]
     queues.advance(timedelta(minutes=1))
     assert waits(queues, burst(MAGIC_FROM, body="ж" * 71)) == [0, 2, 4]  # 71 UCS-2 units
+    queues.advance(timedelta(minutes=1))
+    assert waits(queues, burst(MAGIC_FROM, body="€" * 81)) == [0, 2, 4]  # 162 septets
 
 
 def test_a_service_sends_at_the_sum_of_its_senders_or_the_rate_it_is_given(queues):
@@ -253,3 +255,17 @@ def test_a_fast_clock_sends_a_queue_without_a_thread_per_message():
         summary = emulator.summary()
         assert summary["delivered"] == 2000 and len(summary["to_counts"]) == 2000
         assert summary["max_queue_seconds"] == pytest.approx(199.9)
+
+
+def test_a_fast_clock_moves_statuses_and_calls_back_with_nobody_reading():
+    with TwilioEmulator(throughput=True, clock_speed=0) as emulator:
+        form = {"From": [MAGIC_FROM], "Body": ["x"], "StatusCallback": [DEAD_WEBHOOK]}
+        for i in range(3):  # a long code: sent at 0, 1 and 2 s
+            emulator.create_message(TEST_ACCOUNT_SID, {**form, "To": [f"+1415555010{i}"]})
+        emulator.set_clock_speed(100)  # 2 s simulated: 0.02 s real
+        deadline = time.monotonic() + 10
+        while len(emulator.webhook_deliveries) < 6 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        statuses = [d["params"]["MessageStatus"] for d in emulator.webhook_deliveries]
+        assert statuses == ["sent", "delivered"] * 3
+        assert [m["status"] for m in emulator.messages.values()] == ["delivered"] * 3
