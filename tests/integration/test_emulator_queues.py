@@ -150,7 +150,10 @@ def test_a_message_waiting_past_its_validity_period_expires_30036(queues, twilio
     late = create(queues, To="+14155550101", **form).json()  # would wait 10 s > 5 s
     assert status(queues, late["sid"]) == ("queued", None)
     queues.advance(timedelta(seconds=5))
-    assert status(queues, late["sid"]) == ("failed", 30036)
+    expired = requests.get(url(queues, ONE, late["sid"]), auth=AUTH, timeout=5).json()
+    check_response(twilio_spec, ONE, "get", 200, expired)
+    assert (expired["status"], expired["error_code"]) == ("failed", 30036)
+    assert expired["error_message"] == "Validity Period Expired" and expired["date_sent"] is None
     assert callbacks(queues, late["sid"]) == [("failed", "30036")]
     assert status(queues, first["sid"]) == ("delivered", None)
     # the expired message took none of the sender's time: the next one goes 5 s later

@@ -695,6 +695,7 @@ def test_a_dry_run_checks_and_renders_but_sends_nothing(aws, emulator, handler, 
         smsTo=["+1 (415) 555-0100", B],
         smsBody="Hi ${name}",
         metadata={"name": "Ada"},
+        validityPeriod="600",
         dryRun=True,
     )
     assert result["dryRun"] is True and result["smsResult"] == {}
@@ -704,6 +705,7 @@ def test_a_dry_run_checks_and_renders_but_sends_nothing(aws, emulator, handler, 
     assert result["wouldSend"]["recipients"] == [A, B]
     assert result["wouldSend"]["body"] == "Hi Ada"
     assert result["wouldSend"]["from"] == MAGIC_FROM  # the secret's default sender
+    assert result["wouldSend"]["validityPeriod"] == 600
     assert emulator.requests == [] and emulator.messages == {}
 
 
