@@ -173,6 +173,11 @@ class Throughput:
     def _push(self, when: float, sid: str, status: str, error: int | None) -> None:
         heapq.heappush(self._events, (when, next(self._sequence), sid, status, error))
 
+    def known(self) -> set[str]:
+        """The senders (and services) configured or used so far."""
+        with self._lock:
+            return set(self.senders) | set(self.free_at)
+
     def next_due(self) -> float | None:
         with self._lock:
             return self._events[0][0] if self._events else None
@@ -229,7 +234,7 @@ class QueuedSending:
 
     def senders_view(self) -> dict[str, Any]:
         """The model's switch, the configured senders and the rate of each sender it knows."""
-        known = set(self.throughput.senders) | set(self.numbers) | set(self.throughput.free_at)
+        known = self.throughput.known() | set(self.numbers)
         return {
             "enabled": self.throughput.enabled,
             "senders": self.throughput.senders,
@@ -289,7 +294,7 @@ class QueuedSending:
         tally): counts by outcome, refusals by code, the longest wait in a queue, and how many
         times each number was sent (or is queued to be sent) a message."""
         self.process_due()
-        with self._lock:
+        with self._process_lock, self._lock:  # no create nor release under way
             messages = [m for m in self.messages.values() if m["direction"] == "outbound-api"]
             refused = dict(self.refused)
             queue_times = dict(self.queue_times)
