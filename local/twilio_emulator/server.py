@@ -1193,6 +1193,10 @@ class _Handler(BaseHTTPRequestHandler):
                     "released": released,
                 },
             )
+        elif path == "/__emulator/clock" and method == "GET":
+            now = emulator.clock()
+            iso = datetime.fromtimestamp(now, UTC).isoformat()
+            self._send(200, {"now": iso, "epoch_seconds": now, "speed": emulator.clock_speed})
         elif path == "/__emulator/senders" and method == "POST":
             request = json.loads(raw or b"{}")
             try:

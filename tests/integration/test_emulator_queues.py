@@ -229,6 +229,8 @@ def test_the_model_is_switched_on_over_http(emulator):
 def test_the_clock_runs_faster_and_advance_still_works(emulator):
     answer = requests.post(emulator.url + "/__emulator/clock", json={"speed": 1000}, timeout=5)
     assert answer.json()["speed"] == 1000
+    read = requests.get(emulator.url + "/__emulator/clock", timeout=5).json()
+    assert read["speed"] == 1000 and read["epoch_seconds"] <= emulator.clock()
     started, before = time.time(), emulator.clock()
     time.sleep(0.1)
     after, ended = emulator.clock(), time.time()
