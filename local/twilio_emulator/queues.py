@@ -36,6 +36,7 @@ import itertools
 import queue
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -289,17 +290,18 @@ class QueuedSending:
                     self._callbacks.put((url, {"sid": sid, "status": status, "error": error}))
             return len(due)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, to_counts: bool = True) -> dict[str, Any]:
         """What became of the messages sent so far, without downloading them (a simulation's
         tally): counts by outcome, refusals by code, the longest wait in a queue, and how many
-        times each number was sent (or is queued to be sent) a message."""
+        times each number was sent (or is queued to be sent) a message (``to_counts``, which
+        ``to_counts=False`` leaves out; ``to_count_histogram``: how many numbers got 1, 2...)."""
         self.process_due()
         with self._process_lock, self._lock:  # no create nor release under way
             messages = [m for m in self.messages.values() if m["direction"] == "outbound-api"]
             refused = dict(self.refused)
             queue_times = dict(self.queue_times)
         failed: dict[str, int] = {}
-        to_counts: dict[str, int] = {}
+        counts: dict[str, int] = {}
         sent = delivered = 0
         first_created = last_sent = 0.0
         longest = 0.0
@@ -313,7 +315,7 @@ class QueuedSending:
                 failed[code] = failed.get(code, 0) + 1
             if status == "canceled" or (status == "failed" and not message["date_sent"]):
                 continue  # never sent, nor to be sent
-            to_counts[message["to"]] = to_counts.get(message["to"], 0) + 1
+            counts[message["to"]] = counts.get(message["to"], 0) + 1
             if message["date_sent"]:
                 sent += 1
                 delivered += status == "delivered"
@@ -331,5 +333,6 @@ class QueuedSending:
             "first_created": _iso(first_created),
             "last_sent": _iso(last_sent),
             "pending_status_changes": self.throughput.pending(),
-            "to_counts": to_counts,
+            "to_count_histogram": {str(n): k for n, k in sorted(Counter(counts.values()).items())},
+            **({"to_counts": counts} if to_counts else {}),
         }

@@ -1210,7 +1210,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/__emulator/senders" and method == "GET":
             self._send(200, emulator.senders_view())
         elif path == "/__emulator/summary" and method == "GET":
-            self._send(200, emulator.summary())
+            query = parse_qs(urlsplit(self.path).query)
+            self._send(200, emulator.summary(to_counts=_one(query, "to_counts") != "false"))
         elif path == "/__emulator/reset" and method == "POST":
             emulator.reset()
             self._send(200, {"reset": True})

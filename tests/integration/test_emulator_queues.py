@@ -200,6 +200,9 @@ def test_the_summary_tallies_what_became_of_each_message(queues):
     assert summary["to_counts"]["+14155550100"] == 2 and summary["to_counts"]["+14155550101"] == 1
     assert "+14155550301" not in summary["to_counts"] and "+14155550204" not in summary["to_counts"]
     assert "+14155550103" not in summary["to_counts"]  # refused
+    assert summary["to_count_histogram"] == {"1": 7, "2": 1}
+    light = requests.get(queues.url + "/__emulator/summary?to_counts=false", timeout=5).json()
+    assert "to_counts" not in light and light["to_count_histogram"] == {"1": 7, "2": 1}
     assert summary["first_created"] < summary["last_sent"] < summary["now"]
 
 
