@@ -13,8 +13,16 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument(
+        "--throughput", action="store_true", help="model per-sender throughput and queues"
+    )
+    parser.add_argument(
+        "--clock-speed", type=float, default=1.0, help="simulated seconds per real second"
+    )
     args = parser.parse_args()
-    emulator = TwilioEmulator(args.host, args.port)
+    emulator = TwilioEmulator(
+        args.host, args.port, throughput=args.throughput, clock_speed=args.clock_speed
+    )
     emulator.faults.latency = args.latency
     emulator.start()
     print(f"Twilio emulator on {emulator.url} (account {TEST_ACCOUNT_SID})", flush=True)

@@ -181,6 +181,20 @@ def test_optional_twilio_parameters_are_passed(aws, emulator, handler, lambda_co
     assert result["messages"][0]["num_media"] == "2"
 
 
+def test_a_validity_period_drops_a_message_that_would_wait_too_long(
+    aws, emulator, handler, lambda_context
+):
+    """Twilio (the emulator's queues, a 1-segment/s long code) drops what would wait longer."""
+    emulator.set_clock_speed(0)
+    emulator.configure_senders(True)
+    result = send(handler, lambda_context, smsTo=[A, B, C], smsBody="x", validityPeriod=1)
+    assert [m["status"] for m in result["messages"]] == ["queued"] * 3
+    assert {r["form"]["ValidityPeriod"][0] for r in emulator.requests} == {"1"}
+    emulator.advance(timedelta(seconds=2))
+    outcomes = sorted((m["status"], m["error_code"] or 0) for m in emulator.messages.values())
+    assert outcomes == [("delivered", 0), ("delivered", 0), ("failed", 30036)]
+
+
 def test_media_only_message(aws, emulator, handler, lambda_context):
     result = send(handler, lambda_context, smsTo=A, mediaUrl="https://example.com/a.png")
     assert result["messages"][0]["num_media"] == "1"
@@ -270,6 +284,7 @@ def test_one_failing_recipient_does_not_stop_the_others(aws, emulator, handler, 
         ({"smsTo": A, "smsBody": "x", "statusCallback": "not a url"}, "INVALID_INPUT"),
         ({"smsTo": A, "smsBody": "x", "validityPeriod": 0}, "INVALID_INPUT"),
         ({"smsTo": A, "smsBody": "x", "validityPeriod": "soon"}, "INVALID_INPUT"),
+        ({"smsTo": A, "smsBody": "x", "validityPeriod": 36001}, "INVALID_INPUT"),
         ({"smsTo": A, "smsBody": "x", "messagingServiceSid": "MG1"}, "INVALID_INPUT"),
         ({"smsTo": A, "smsBody": "x", "sendAt": "tomorrow"}, "INVALID_INPUT"),
         ({"smsTo": A, "smsBody": "x", "sendAt": "2020-01-01T00:00:00Z"}, "INVALID_INPUT"),
@@ -680,6 +695,7 @@ def test_a_dry_run_checks_and_renders_but_sends_nothing(aws, emulator, handler, 
         smsTo=["+1 (415) 555-0100", B],
         smsBody="Hi ${name}",
         metadata={"name": "Ada"},
+        validityPeriod="600",
         dryRun=True,
     )
     assert result["dryRun"] is True and result["smsResult"] == {}
@@ -689,6 +705,7 @@ def test_a_dry_run_checks_and_renders_but_sends_nothing(aws, emulator, handler, 
     assert result["wouldSend"]["recipients"] == [A, B]
     assert result["wouldSend"]["body"] == "Hi Ada"
     assert result["wouldSend"]["from"] == MAGIC_FROM  # the secret's default sender
+    assert result["wouldSend"]["validityPeriod"] == 600
     assert emulator.requests == [] and emulator.messages == {}
 
 

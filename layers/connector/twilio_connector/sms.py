@@ -370,6 +370,7 @@ def _dry_run(request: SendSmsRequest, body: str | None, variables: str | None) -
             "body": body,
             "mediaUrl": list(request.media_urls),
             "sendAt": request.send_at.isoformat() if request.send_at else None,
+            "validityPeriod": request.validity_period,
             "contentSid": request.content_sid,
             "contentVariables": json.loads(variables) if variables else None,
         },
