@@ -66,7 +66,7 @@ def messages_by_recipient(emulator) -> Counter:
 def test_a_table_that_never_answers_ends_within_the_invocation(
     aws, emulator, handler, lambda_context, monkeypatch, silent_endpoint
 ):
-    from twilio_connector.config import get_credentials
+    from twilio_connector.credentials import get_credentials
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", silent_endpoint)
     reset_layer_caches()

@@ -7,13 +7,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
-from twilio_connector.config import (
-    Credentials,
-    Settings,
-    get_credentials,
-    get_settings,
-    refreshed_credentials,
-)
+from twilio_connector.config import Settings, get_settings
+from twilio_connector.credentials import Credentials, get_credentials, refreshed_credentials
 from twilio_connector.deadline import deadline_from
 from twilio_connector.errors import ConnectorError
 from twilio_connector.inbound import InvalidWebhook
