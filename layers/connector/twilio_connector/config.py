@@ -137,12 +137,13 @@ class _Reader:
 
     def whole(self, name: str, default: int, *, least: int) -> int:
         def parse(written: str) -> int:
+            what = f"a whole number of at least {least}"
             try:
                 value = int(written)
             except ValueError:
-                raise ValueError(f"a whole number (at least {least})") from None
+                raise ValueError(what) from None
             if value < least:
-                raise ValueError(f"at least {least}")
+                raise ValueError(what)
             return value
 
         return self._parsed(name, parse, default)
