@@ -107,7 +107,8 @@ def check_triggers() -> None:
     """Load the triggers at cold start. A list that cannot be used (a pattern Java refuses, bad
     JSON) is logged there with the trigger and the reason; the function still starts, and each
     inbound message is then kept on the dead-letter queue and answered with
-    TRIGGER_CONFIGURATION_ERROR (see inbound), so nothing is lost while it is fixed."""
+    TRIGGER_CONFIGURATION_ERROR (see inbound), so nothing is lost while it is fixed. Settings
+    that cannot be used are logged too; each request is then answered INVALID_CONFIGURATION."""
     try:
         load_triggers()
     except TriggerConfigError as exc:
