@@ -102,16 +102,6 @@ def drain(queue_url: str) -> list[dict]:
 
 def reset_layer_caches() -> None:
     """Forget the secret, settings, clients and triggers, as a new execution environment would."""
-    from aws_lambda_powertools.utilities import parameters
+    from twilio_connector import clear_caches
 
-    from twilio_connector import aws, config, inbound, triggers, twilio_api
-
-    parameters.clear_caches()
-    parameters.base.DEFAULT_PROVIDERS.clear()
-    config.get_settings.cache_clear()
-    config._secrets.cache_clear()
-    config._last_refresh = 0.0
-    twilio_api._client_for.cache_clear()
-    aws.clear_clients()
-    triggers.load_triggers.cache_clear()
-    inbound._idempotent_receive.cache_clear()
+    clear_caches()

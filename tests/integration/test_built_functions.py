@@ -179,6 +179,19 @@ def test_a_catalogued_error_reaches_the_caller_by_its_code(stack):
     assert body["field"] == "smsTo" and "country code" in body["message"]
 
 
+def test_a_setting_that_cannot_be_used_names_its_variable(stack):
+    """MaxRecipients=lots: INVALID_CONFIGURATION naming MAX_RECIPIENTS, not UNKNOWN_ERROR."""
+    with pytest.raises(InvocationError) as raised:
+        stack.invoke(
+            "SendSmsFunction",
+            {"smsTo": SAMPLE_RECIPIENT, "smsBody": "Hi"},
+            {"MaxRecipients": "lots"},
+        )
+    assert raised.value.error_type == "INVALID_CONFIGURATION"
+    body = json.loads(str(raised.value))
+    assert body["variable"] == "MAX_RECIPIENTS" and "not 'lots'" in body["message"]
+
+
 def test_the_built_functions_list_unknown_fields_and_refuse_near_misses(stack):
     """Issue 25: a workflow's whole state passes; a typo of a known field does not."""
     event = {**load_event("send_sms"), "orderId": "A-1042", "dryRun": True}

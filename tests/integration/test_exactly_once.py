@@ -135,7 +135,7 @@ def test_an_invocation_in_flight_is_not_doubled(aws, emulator, handler, lambda_c
 
 
 def test_time_running_out_is_a_catalogued_error(aws, emulator, handler, lambda_context):
-    from twilio_connector.config import get_credentials
+    from twilio_connector.credentials import get_credentials
 
     get_credentials()  # a warm environment: the secret is cached (reading it needs time too)
     lambda_context.remaining_ms = 2200  # 0.2 s after the safety margin: no call may start

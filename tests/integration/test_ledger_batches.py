@@ -62,7 +62,7 @@ def attempt_entries() -> Counter:
 def request_identity(event: dict) -> tuple[str, str]:
     """The ledger's request key and content digest of ``event``, as SEND_SMS computes them."""
     from twilio_connector import sms
-    from twilio_connector.config import get_credentials
+    from twilio_connector.credentials import get_credentials
     from twilio_connector.ledger import digest
 
     request = sms.SendSmsRequest.from_event(event)

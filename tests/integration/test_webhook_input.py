@@ -197,12 +197,12 @@ def test_a_previous_token_without_a_valid_end_is_a_secret_error(
 def test_forged_requests_read_the_secret_at_most_once_a_second(
     inbound, handler, lambda_context, aws, monkeypatch
 ):
-    from twilio_connector import config
+    from twilio_connector import credentials
     from twilio_connector.aws import aws_client
 
     clock = {"now": 1000.0}
     monkeypatch.setattr(
-        config, "time", types.SimpleNamespace(monotonic=lambda: clock["now"], time=time.time)
+        credentials, "time", types.SimpleNamespace(monotonic=lambda: clock["now"], time=time.time)
     )
     reads = []
     aws_client("secretsmanager").meta.events.register(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twilio_connector import config
+from twilio_connector import clear_caches
 from twilio_connector.errors import (
     TEMPLATE_METADATA_ERROR,
     TEMPLATE_READ_ERROR,
@@ -26,10 +26,10 @@ def environment(monkeypatch):
     def use(**env: str) -> None:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        config.get_settings.cache_clear()
+        clear_caches()
 
     yield use
-    config.get_settings.cache_clear()
+    clear_caches()
 
 
 def test_locale_and_time_zone_come_from_the_configuration(environment):

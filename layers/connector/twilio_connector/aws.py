@@ -15,6 +15,7 @@ import json
 from functools import cache
 from typing import Any
 
+from twilio_connector import on_clear_caches
 from twilio_connector.config import get_settings
 from twilio_connector.deadline import MIN_CALL_SECONDS, time_left
 from twilio_connector.errors import GATEWAY_TIMEOUT
@@ -102,5 +103,6 @@ def _within_deadline(request: Any, **kwargs: Any) -> None:
         request.context["read_timeout"] = left
 
 
+@on_clear_caches
 def clear_clients() -> None:
     aws_client.cache_clear()

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from twilio_connector import inputs
-from twilio_connector.config import get_credentials, get_settings
+from twilio_connector.config import get_settings
+from twilio_connector.credentials import get_credentials
 from twilio_connector.errors import (
     INVALID_FROM_PHONE_NUMBER_ERROR,
     INVALID_INPUT,

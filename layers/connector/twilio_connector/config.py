@@ -1,26 +1,20 @@
-"""Configuration: the environment parsed once, and the Twilio credentials from Secrets Manager."""
+"""The settings: the functions' environment, parsed once per execution environment.
+
+A value that cannot be used (``MAX_RECIPIENTS=lots``, a negative timeout, an unknown region) is
+``INVALID_CONFIGURATION``, naming the variable and what is wrong with its value. The Twilio
+credentials are :mod:`twilio_connector.credentials`.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-import re
-import threading
-import time
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from twilio_connector.errors import (
-    AUTHENTICATION_CONNECTION_ERROR,
-    SERVICE_UNAVAILABLE,
-    ConnectorError,
-    is_transient_aws,
-)
-from twilio_connector.redaction import register_secret
-
-ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
-API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
-MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
-VERIFY_SERVICE_SID = re.compile(r"^VA[0-9a-fA-F]{32}$")
+from twilio_connector import on_clear_caches
+from twilio_connector.errors import INVALID_CONFIGURATION
 
 DEFAULT_API_URL = "https://api.twilio.com"
 
@@ -64,19 +58,29 @@ class Settings(NamedTuple):
     template_time_zone: str = "UTC"
     #: VERIFY_START / VERIFY_CHECK: the Verify Service (``VA...``); else the secret's
     verify_service_sid: str | None = None
+    #: Inbound triggers: ``SMS_TRIGGERS`` (a JSON list), and the single trigger of the template
+    #: parameters (``SMS_TRIGGER_*``), used when its pattern is set
+    sms_triggers: str | None = None
+    trigger_name: str = "sms-trigger"
+    trigger_pattern: str | None = None
+    trigger_echo: str | None = None
+    trigger_echo_error: str | None = None
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings of ``env`` (default ``os.environ``); ``INVALID_CONFIGURATION`` for the
+        first value that cannot be used."""
+        env = os.environ if env is None else env
+        read = _Reader(env)
         return cls(
             secret_id=env.get("TWILIO_SECRET_ID", "twilio-connector/credentials"),
             api_url=(env.get("TWILIO_API_URL") or "").rstrip("/") or None,
-            secret_max_age=int(env.get("SECRET_MAX_AGE_SECONDS", "300")),
-            connect_timeout=float(env.get("TWILIO_CONNECT_TIMEOUT", "3.05")),
-            read_timeout=float(env.get("TWILIO_READ_TIMEOUT", "10")),
-            max_recipients=int(env.get("MAX_RECIPIENTS", "1000")),
+            secret_max_age=read.whole("SECRET_MAX_AGE_SECONDS", 300, least=0),
+            connect_timeout=read.seconds("TWILIO_CONNECT_TIMEOUT", 3.05, positive=True),
+            read_timeout=read.seconds("TWILIO_READ_TIMEOUT", 10, positive=True),
+            max_recipients=read.whole("MAX_RECIPIENTS", 1000, least=1),
             # Step Functions carries at most 256 KiB from one state to the next.
-            list_max_result_bytes=max(int(env.get("LIST_MAX_RESULT_BYTES", "262144")), 16384),
+            list_max_result_bytes=max(read.whole("LIST_MAX_RESULT_BYTES", 262144, least=0), 16384),
             event_bus_name=env.get("EVENT_BUS_NAME") or "default",
             event_source=env.get("EVENT_SOURCE") or "twilio.connector",
             idempotency_table=env.get("IDEMPOTENCY_TABLE") or None,
@@ -84,213 +88,118 @@ class Settings(NamedTuple):
             dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL") or None,
             public_webhook_url=(env.get("PUBLIC_WEBHOOK_URL") or "").rstrip("/") or None,
             validate_signature=env.get("TWILIO_VALIDATE_SIGNATURE", "true").lower() != "false",
-            trigger_timeout_seconds=int(env.get("TRIGGER_MATCH_TIMEOUT_MS", "100")) / 1000,
+            trigger_timeout_seconds=read.whole("TRIGGER_MATCH_TIMEOUT_MS", 100, least=1) / 1000,
             status_callback_url=env.get("STATUS_CALLBACK_URL") or None,
-            idempotency_ttl_seconds=int(env.get("IDEMPOTENCY_TTL_SECONDS", "86400")),
-            safety_margin_seconds=float(env.get("SAFETY_MARGIN_SECONDS", "2")),
-            backoff_base_seconds=float(env.get("BACKOFF_BASE_SECONDS", "0.25")),
-            backoff_cap_seconds=float(env.get("BACKOFF_CAP_SECONDS", "4")),
-            max_attempts=max(int(env.get("TWILIO_MAX_ATTEMPTS", "4")), 1),
+            idempotency_ttl_seconds=read.whole("IDEMPOTENCY_TTL_SECONDS", 86400, least=1),
+            safety_margin_seconds=read.seconds("SAFETY_MARGIN_SECONDS", 2),
+            backoff_base_seconds=read.seconds("BACKOFF_BASE_SECONDS", 0.25),
+            backoff_cap_seconds=read.seconds("BACKOFF_CAP_SECONDS", 4),
+            max_attempts=max(read.whole("TWILIO_MAX_ATTEMPTS", 4, least=0), 1),
             # Twilio's default account concurrency limit is 100 requests; leave room for others.
-            send_concurrency=max(int(env.get("SEND_CONCURRENCY", "50")), 1),
-            max_result_bytes=int(env.get("MAX_RESULT_BYTES", "262144")),
-            task_token_ttl_seconds=int(env.get("TASK_TOKEN_TTL_SECONDS", str(7 * 86400))),
+            send_concurrency=max(read.whole("SEND_CONCURRENCY", 50, least=0), 1),
+            max_result_bytes=read.whole("MAX_RESULT_BYTES", 262144, least=1),
+            task_token_ttl_seconds=read.whole("TASK_TOKEN_TTL_SECONDS", 7 * 86400, least=1),
             # a debug switch: message bodies are personal data and stay out of logs by default
             log_message_bodies=env.get("LOG_MESSAGE_BODIES", "false").lower() == "true",
             # every AWS call (DynamoDB, Secrets Manager, EventBridge, SQS, Step Functions)
-            aws_connect_timeout=float(env.get("AWS_CONNECT_TIMEOUT", "1")),
-            aws_read_timeout=float(env.get("AWS_READ_TIMEOUT", "5")),
-            aws_max_attempts=max(int(env.get("AWS_MAX_ATTEMPTS", "3")), 1),
+            aws_connect_timeout=read.seconds("AWS_CONNECT_TIMEOUT", 1, positive=True),
+            aws_read_timeout=read.seconds("AWS_READ_TIMEOUT", 5, positive=True),
+            aws_max_attempts=max(read.whole("AWS_MAX_ATTEMPTS", 3, least=0), 1),
             # ISO 3166 alpha-2: the country of numbers written without their country code
-            default_phone_region=env.get("DEFAULT_PHONE_REGION", "").strip() or None,
+            default_phone_region=read.region("DEFAULT_PHONE_REGION"),
             template_locale=(env.get("TEMPLATE_LOCALE") or "en_US").replace("-", "_"),
             template_time_zone=env.get("TEMPLATE_TIME_ZONE") or "UTC",
             verify_service_sid=env.get("VERIFY_SERVICE_SID", "").strip() or None,
-            send_lease_seconds=float(env["SEND_LEASE_SECONDS"])
-            if env.get("SEND_LEASE_SECONDS")
-            else None,
+            send_lease_seconds=read.optional_seconds("SEND_LEASE_SECONDS"),
+            sms_triggers=env.get("SMS_TRIGGERS") or None,
+            trigger_name=env.get("SMS_TRIGGER_NAME") or "sms-trigger",
+            trigger_pattern=env.get("SMS_TRIGGER_PATTERN") or None,
+            trigger_echo=env.get("SMS_TRIGGER_ECHO") or None,
+            trigger_echo_error=env.get("SMS_TRIGGER_ECHO_ERROR") or None,
         )
+
+
+class _Reader:
+    """Numbers and codes read from the environment: unset or empty is the default; a value that
+    cannot be used is ``INVALID_CONFIGURATION`` naming the variable and the value's problem."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def _parsed[T](self, name: str, parse: Callable[[str], T], default: T) -> T:
+        written = (self.env.get(name) or "").strip()
+        if not written:
+            return default
+        try:
+            return parse(written)
+        except ValueError as exc:
+            raise _invalid(name, written, str(exc)) from None
+
+    def whole(self, name: str, default: int, *, least: int) -> int:
+        def parse(written: str) -> int:
+            what = f"a whole number of at least {least}"
+            try:
+                value = int(written)
+            except ValueError:
+                raise ValueError(what) from None
+            if value < least:
+                raise ValueError(what)
+            return value
+
+        return self._parsed(name, parse, default)
+
+    def seconds(self, name: str, default: float, *, positive: bool = False) -> float:
+        return self._seconds(name, default, positive)
+
+    def optional_seconds(self, name: str) -> float | None:
+        return self._seconds(name, None, False)
+
+    def _seconds(self, name: str, default: float | None, positive: bool) -> float | None:
+        what = "a number of seconds " + ("greater than 0" if positive else "of 0 or more")
+
+        def parse(written: str) -> float:
+            try:
+                value = float(written)
+            except ValueError:
+                raise ValueError(what) from None
+            if not math.isfinite(value) or value < 0 or (positive and value == 0):
+                raise ValueError(what)
+            return value
+
+        return self._parsed(name, parse, default)
+
+    def region(self, name: str) -> str | None:
+        def parse(written: str) -> str:
+            from twilio_connector.phone_table import SUPPORTED_REGIONS
+
+            region = written.upper()
+            if region not in SUPPORTED_REGIONS:
+                raise ValueError("an ISO 3166 alpha-2 country code such as US or GB")
+            return region
+
+        return self._parsed(name, parse, None)
+
+
+def _invalid(name: str, written: str, expected: str) -> INVALID_CONFIGURATION:
+    shown = written if len(written) <= 40 else written[:40] + "..."
+    return INVALID_CONFIGURATION(
+        f"The function's setting {name} must be {expected}, not {shown!r}; fix the stack's "
+        "configuration (template parameter or environment variable)",
+        variable=name,
+    )
 
 
 @cache
 def get_settings() -> Settings:
+    """The settings, read once (``INVALID_CONFIGURATION`` again at every call while they cannot
+    be used)."""
     return Settings.from_env()
+
+
+on_clear_caches(get_settings.cache_clear)
 
 
 def template_settings() -> tuple[str, str]:
     """The templates' default locale and time zone (``TEMPLATE_LOCALE``, ``TEMPLATE_TIME_ZONE``)."""
     settings = get_settings()
     return settings.template_locale, settings.template_time_zone
-
-
-class Credentials(NamedTuple):
-    """The secret's JSON object (keys in the contract)."""
-
-    account_sid: str
-    auth_token: str
-    api_key: str | None = None
-    api_secret: str | None = None
-    default_from: str | None = None
-    messaging_service_sid: str | None = None
-    voice_url: str | None = None
-    verify_service_sid: str | None = None
-    #: The auth token before a rotation, accepted on webhooks until ``previous_token_expires``
-    #: (epoch seconds): Twilio signs with whichever token is primary on its side.
-    previous_auth_token: str | None = None
-    previous_token_expires: float | None = None
-
-    def webhook_tokens(self, now: float | None = None) -> tuple[str, ...]:
-        """The tokens a webhook signature may be made with: the current one, and the previous
-        one until its grace period ends."""
-        previous = self.previous_auth_token
-        expires = self.previous_token_expires or 0.0
-        if previous and expires > (time.time() if now is None else now):
-            return (self.auth_token, previous)
-        return (self.auth_token,)
-
-    def __repr__(self) -> str:  # never print the token, even by accident
-        return f"Credentials(account_sid={self.account_sid!r}, api_key={self.api_key!r})"
-
-    @classmethod
-    def from_secret(cls, value: object, secret_id: str) -> Credentials:
-        if not isinstance(value, dict):
-            raise AUTHENTICATION_CONNECTION_ERROR(f"Secret {secret_id} is not a JSON object")
-        account = value.get("TWILIO_ACCOUNT")
-        token = value.get("TWILIO_TOKEN")
-        for name, field in (("TWILIO_ACCOUNT", account), ("TWILIO_TOKEN", token)):
-            if not isinstance(field, str) or not field:
-                raise AUTHENTICATION_CONNECTION_ERROR(f"Secret {secret_id} has no {name}")
-        if not ACCOUNT_SID.match(account):
-            raise AUTHENTICATION_CONNECTION_ERROR(
-                f"Secret {secret_id}: TWILIO_ACCOUNT is not an Account SID (AC + 32 hex digits)"
-            )
-        api_key = value.get("TWILIO_API_KEY") or None
-        api_secret = value.get("TWILIO_API_SECRET") or None
-        if api_key and not (isinstance(api_key, str) and API_KEY_SID.match(api_key)):
-            raise AUTHENTICATION_CONNECTION_ERROR(
-                f"Secret {secret_id}: TWILIO_API_KEY is not an API key SID (SK + 32 hex digits)"
-            )
-        if bool(api_key) != bool(api_secret):
-            raise AUTHENTICATION_CONNECTION_ERROR(
-                f"Secret {secret_id}: TWILIO_API_KEY and TWILIO_API_SECRET go together"
-            )
-        previous, expires = _previous_token(value, secret_id)
-        register_secret(token)
-        register_secret(api_secret)
-        register_secret(previous)
-        return cls(
-            account_sid=account,
-            auth_token=token,
-            api_key=api_key,
-            api_secret=api_secret,
-            default_from=_optional_str(value, "TWILIO_FROM"),
-            messaging_service_sid=_optional_str(value, "TWILIO_MESSAGING_SERVICE_SID"),
-            voice_url=_optional_str(value, "TWILIO_VOICE_URL"),
-            verify_service_sid=_optional_str(value, "TWILIO_VERIFY_SERVICE_SID"),
-            previous_auth_token=previous,
-            previous_token_expires=expires,
-        )
-
-
-def _previous_token(value: dict, secret_id: str) -> tuple[str | None, float | None]:
-    """``TWILIO_PREVIOUS_TOKEN`` and the end of its grace period, ``TWILIO_PREVIOUS_TOKEN_EXPIRES``
-    (ISO 8601 with a zone, e.g. ``2026-12-06T12:00:00Z``): both or neither."""
-    from datetime import datetime
-
-    token = value.get("TWILIO_PREVIOUS_TOKEN") or None
-    until = value.get("TWILIO_PREVIOUS_TOKEN_EXPIRES") or None
-    if token is None and until is None:
-        return None, None
-    if not (isinstance(token, str) and isinstance(until, str)):
-        raise AUTHENTICATION_CONNECTION_ERROR(
-            f"Secret {secret_id}: TWILIO_PREVIOUS_TOKEN and TWILIO_PREVIOUS_TOKEN_EXPIRES go "
-            "together"
-        )
-    try:
-        expires = datetime.fromisoformat(until.strip())
-    except ValueError:
-        expires = None
-    if expires is None or expires.tzinfo is None:
-        raise AUTHENTICATION_CONNECTION_ERROR(
-            f"Secret {secret_id}: TWILIO_PREVIOUS_TOKEN_EXPIRES is not an ISO 8601 time with "
-            "a zone (2026-12-06T12:00:00Z)"
-        )
-    return token, expires.timestamp()
-
-
-def _optional_str(value: dict, key: str) -> str | None:
-    item = value.get(key)
-    return item.strip() or None if isinstance(item, str) else None
-
-
-@cache
-def _secrets() -> Any:
-    """powertools' Secrets Manager provider (its cache) on the connector's bounded client."""
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-    from twilio_connector.aws import aws_client
-
-    return SecretsProvider(boto3_client=aws_client("secretsmanager"))
-
-
-def get_credentials(*, fresh: bool = False) -> Credentials:
-    """The credentials, cached by powertools for ``SECRET_MAX_AGE_SECONDS`` (default 5 minutes);
-    ``fresh`` reads the secret again (after Twilio refused the cached ones)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    settings = get_settings()
-    try:
-        value = _secrets().get(
-            settings.secret_id,
-            transform="json",
-            max_age=settings.secret_max_age,
-            force_fetch=fresh,
-        )
-    except parameters.exceptions.TransformParameterError as exc:
-        raise AUTHENTICATION_CONNECTION_ERROR(
-            f"Secret {settings.secret_id} is not valid JSON"
-        ) from exc
-    except parameters.exceptions.GetParameterError as exc:
-        raise _unreadable(exc, settings.secret_id) from exc
-    return Credentials.from_secret(value, settings.secret_id)
-
-
-def _unreadable(exc: BaseException, secret_id: str) -> ConnectorError:
-    """Why the secret could not be read: Secrets Manager unreachable, throttling or failing is
-    transient (``SERVICE_UNAVAILABLE``); a missing secret or a denied read is not."""
-    cause = exc.__cause__ or exc.__context__ or exc
-    if isinstance(cause, ConnectorError):
-        return cause  # the invocation's deadline
-    code = _cause_name(exc)
-    if is_transient_aws(cause):
-        return SERVICE_UNAVAILABLE(f"Secret {secret_id} could not be read now ({code}); retry")
-    return AUTHENTICATION_CONNECTION_ERROR(f"Secret {secret_id} could not be read ({code})")
-
-
-#: The secret is read afresh after a refusal at most this often (a wrong token, not a rotation,
-#: would otherwise read it on every Twilio call).
-REFRESH_INTERVAL_SECONDS = 1.0
-_refresh_lock = threading.Lock()
-_last_refresh = 0.0
-
-
-def refreshed_credentials(refused: Credentials) -> Credentials | None:
-    """After Twilio refused ``refused`` (401): the secret's credentials read afresh, or None when
-    the secret still holds the same (a wrong token, not a rotation)."""
-    global _last_refresh
-    with _refresh_lock:
-        current = get_credentials()
-        if current == refused and time.monotonic() - _last_refresh >= REFRESH_INTERVAL_SECONDS:
-            _last_refresh = time.monotonic()
-            current = get_credentials(fresh=True)
-    return None if current == refused else current
-
-
-def _cause_name(exc: BaseException) -> str:
-    """The AWS error code behind powertools' GetParameterError (it keeps only the message)."""
-    cause = exc.__cause__ or exc.__context__
-    code = getattr(cause, "response", {}).get("Error", {}).get("Code")
-    if code:
-        return code
-    found = re.search(r"An error occurred \((\w+)\)", str(exc))
-    return found.group(1) if found else type(cause or exc).__name__

@@ -103,6 +103,13 @@ class TRIGGER_CONFIGURATION_ERROR(ConnectorError):
     dead-letter queue and answered 500 until it is fixed (added code)."""
 
 
+class INVALID_CONFIGURATION(ConnectorError):
+    """A setting of the function's environment cannot be used (``MAX_RECIPIENTS=lots``, a
+    negative timeout, an unknown ``DEFAULT_PHONE_REGION``): the message names the variable and
+    what is wrong with its value, ``variable`` the variable (added code). Not retryable: the
+    stack's configuration needs fixing."""
+
+
 class UNKNOWN_ERROR(ConnectorError):
     """Unexpected runtime error."""
 

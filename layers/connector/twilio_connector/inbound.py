@@ -28,7 +28,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from twilio_connector import event_ledger, optouts, task_tokens
+from twilio_connector import event_ledger, on_clear_caches, optouts, task_tokens
 from twilio_connector.aws import aws_client
 from twilio_connector.config import get_settings
 from twilio_connector.errors import TRIGGER_CONFIGURATION_ERROR, ConnectorError, aws_error_code
@@ -119,6 +119,9 @@ def _idempotent_receive() -> Any:
     return config, idempotent_function(
         data_keyword_argument="message", persistence_store=persistence, config=config
     )(_receive)
+
+
+on_clear_caches(_idempotent_receive.cache_clear)
 
 
 def _once(context: Any) -> Any:

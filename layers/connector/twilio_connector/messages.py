@@ -21,7 +21,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from twilio_connector import inputs
-from twilio_connector.config import get_credentials, get_settings
+from twilio_connector.config import get_settings
+from twilio_connector.credentials import get_credentials
 from twilio_connector.errors import (
     CONFLICT,
     INVALID_FROM_PHONE_NUMBER_ERROR,

@@ -17,12 +17,8 @@ from typing import Any, NamedTuple
 from aws_lambda_powertools.metrics import MetricUnit
 
 from twilio_connector import content, inputs, optouts, segments, task_tokens
-from twilio_connector.config import (
-    MESSAGING_SERVICE_SID,
-    Credentials,
-    get_credentials,
-    get_settings,
-)
+from twilio_connector.config import get_settings
+from twilio_connector.credentials import MESSAGING_SERVICE_SID, Credentials, get_credentials
 from twilio_connector.errors import (
     CATALOGUE,
     CONFLICT,

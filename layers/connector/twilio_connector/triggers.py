@@ -8,7 +8,6 @@ per-call ``timeout`` bounds a catastrophic pattern or message.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -16,6 +15,9 @@ from typing import Any
 import regex
 from aws_lambda_powertools.metrics import MetricUnit
 
+from twilio_connector import on_clear_caches
+from twilio_connector.config import get_settings
+from twilio_connector.errors import INVALID_CONFIGURATION
 from twilio_connector.java_regex import JavaPatternError, compile_java
 from twilio_connector.observability import logger, metrics
 
@@ -86,27 +88,33 @@ def parse_triggers(raw: str | None, single: dict[str, str | None]) -> tuple[Trig
 
 @cache
 def load_triggers() -> tuple[Trigger, ...]:
-    env = os.environ
+    settings = get_settings()
     return parse_triggers(
-        env.get("SMS_TRIGGERS"),
+        settings.sms_triggers,
         {
-            "name": env.get("SMS_TRIGGER_NAME") or "sms-trigger",
-            "pattern": env.get("SMS_TRIGGER_PATTERN"),
-            "echo": env.get("SMS_TRIGGER_ECHO"),
-            "echoError": env.get("SMS_TRIGGER_ECHO_ERROR"),
+            "name": settings.trigger_name,
+            "pattern": settings.trigger_pattern,
+            "echo": settings.trigger_echo,
+            "echoError": settings.trigger_echo_error,
         },
     )
+
+
+on_clear_caches(load_triggers.cache_clear)
 
 
 def check_triggers() -> None:
     """Load the triggers at cold start. A list that cannot be used (a pattern Java refuses, bad
     JSON) is logged there with the trigger and the reason; the function still starts, and each
     inbound message is then kept on the dead-letter queue and answered with
-    TRIGGER_CONFIGURATION_ERROR (see inbound), so nothing is lost while it is fixed."""
+    TRIGGER_CONFIGURATION_ERROR (see inbound), so nothing is lost while it is fixed. Settings
+    that cannot be used are logged too; each request is then answered INVALID_CONFIGURATION."""
     try:
         load_triggers()
     except TriggerConfigError as exc:
         logger.error("SMS_TRIGGERS cannot be used", extra={"reason": str(exc)})
+    except INVALID_CONFIGURATION as exc:  # every request answers it, until it is fixed
+        logger.error("Settings cannot be used", extra={"reason": exc.message})
 
 
 def match_all(triggers: tuple[Trigger, ...], text: str, timeout: float) -> list[Match]:

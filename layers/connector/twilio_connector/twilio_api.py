@@ -20,13 +20,9 @@ from urllib.parse import urlencode
 
 from twilio.http import HttpClient
 
-from twilio_connector.config import (
-    DEFAULT_API_URL,
-    Credentials,
-    get_credentials,
-    get_settings,
-    refreshed_credentials,
-)
+from twilio_connector import on_clear_caches
+from twilio_connector.config import DEFAULT_API_URL, get_settings
+from twilio_connector.credentials import Credentials, get_credentials, refreshed_credentials
 from twilio_connector.deadline import MIN_CALL_SECONDS, time_left
 from twilio_connector.errors import (
     GATEWAY_TIMEOUT,
@@ -263,6 +259,10 @@ def _client_for(credentials: Credentials) -> Client:
     )
     username, password = _auth(credentials)
     return Client(username, password, credentials.account_sid, http_client=http_client)
+
+
+on_clear_caches(_client_for.cache_clear)
+on_clear_caches(_basic_auth.cache_clear)
 
 
 def _auth(credentials: Credentials) -> tuple[str, str]:

@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 from aws_lambda_powertools.metrics import MetricUnit
 
 from twilio_connector import inputs
-from twilio_connector.config import VERIFY_SERVICE_SID, get_credentials, get_settings
+from twilio_connector.config import get_settings
+from twilio_connector.credentials import VERIFY_SERVICE_SID, get_credentials
 from twilio_connector.errors import INVALID_INPUT, INVALID_TO_PHONE_NUMBER_ERROR, MISSING_INPUT
 from twilio_connector.observability import logger, metrics
 from twilio_connector.phone import REGION_FIELD, number_hint, phone_region, to_e164

@@ -7,13 +7,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
-from twilio_connector.config import (
-    Credentials,
-    Settings,
-    get_credentials,
-    get_settings,
-    refreshed_credentials,
-)
+from twilio_connector.config import Settings, get_settings
+from twilio_connector.credentials import Credentials, get_credentials, refreshed_credentials
 from twilio_connector.deadline import deadline_from
 from twilio_connector.errors import ConnectorError
 from twilio_connector.inbound import InvalidWebhook
@@ -143,9 +138,18 @@ def params(app: APIGatewayRestResolver) -> dict[str, str]:
     return form if form is not None else form_params(app.current_event.raw_event)
 
 
+def _plain(status: int, body: str) -> dict:
+    return {"statusCode": status, "headers": {"Content-Type": "text/plain"}, "body": body}
+
+
 def resolve(app: APIGatewayRestResolver, event: object, context: object) -> dict:
     """``app.resolve``, and a 400 for anything that is not an API Gateway proxy event."""
     if not isinstance(event, dict) or not isinstance(event.get("requestContext"), dict):
-        return {"statusCode": 400, "headers": {"Content-Type": "text/plain"}, "body": "Bad Request"}
+        return _plain(400, "Bad Request")
+    try:
+        get_settings()  # read before the deadline is: INVALID_CONFIGURATION is answered too
+    except ConnectorError as error:
+        logger.error("Webhook failed", extra={"code": error.code})
+        return _plain(500, error.code)
     with deadline_from(context):  # every AWS call of the webhook ends before the Lambda's time
         return app.resolve(event, context)
