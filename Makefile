@@ -21,7 +21,7 @@ HOST_BUILD := .aws-sam/build-$(HOST_ARCH)
 
 .PHONY: help venv lint validate build build-host test unit demo invoke bench fuzz goldens \
 	goldens-regex locale-data clean checkov replay-dlq phone-table offline-start offline-stop \
-	sign-inbound
+	sign-inbound time-zone-table campaign-sim
 
 help:
 	@echo "make demo   run the connector offline (moto + Twilio emulator) and print the result"
@@ -38,6 +38,8 @@ help:
 	@echo "make replay-dlq    publish the inbound dead-letter queue's events again (STACK=, QUEUE_URL=, DRY_RUN=1)"
 	@echo "make goldens-regex  re-record the trigger-pattern goldens with Java 17 (javac)"
 	@echo "make phone-table  regenerate the E.164 length table from phonenumbers (after upgrading it)"
+	@echo "make time-zone-table  regenerate the campaign's time zone table from phonenumbers"
+	@echo "make campaign-sim RECIPIENTS=100000 SENDER_MPS=10   the paced campaign, simulated at scale"
 
 # (on standard error: `make invoke`'s standard output is its result alone, even on a fresh clone)
 $(STAMP): requirements-dev.txt layers/connector/requirements.txt
@@ -188,6 +190,24 @@ goldens-regex: $(STAMP)
 # start); tests/unit/test_phone_table.py fails until this is run after a phonenumbers upgrade.
 phone-table: $(STAMP)
 	$(BIN)/python -m local.phone_table
+
+# The campaign's quiet hours read a recipient's time zones from a table of phonenumbers' time zone
+# data (the layer's phonenumberslite leaves it out): the full package's wheel, read, not installed.
+time-zone-table: $(STAMP)
+	@mkdir -p .aws-sam/phonenumbers
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps \
+		"phonenumbers==$$($(BIN)/python -c 'import phonenumbers; print(phonenumbers.__version__)')" \
+		-d .aws-sam/phonenumbers
+	$(BIN)/python -m local.time_zone_table --wheel-dir .aws-sam/phonenumbers
+
+# The campaign, paced, at scale: the shipped state machine in moto's interpreter against the
+# emulator with per-sender throughput, on a fast clock (local/campaign_sim.py); its last line
+# is one JSON object. RECIPIENTS=100000 SENDER_MPS=10 [SPEED=...]
+RECIPIENTS ?= 2000
+SENDER_MPS ?= 10
+campaign-sim: build-host
+	BUILT_FUNCTIONS=$(HOST_BUILD) $(BIN)/python -m local.campaign_sim --recipients $(RECIPIENTS) \
+		--sender-mps $(SENDER_MPS) $(if $(SPEED),--speed $(SPEED))
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache $(LAMBDA_VENV) $(CHECKOV_VENV)
