@@ -43,6 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from local.twilio_emulator.queues import ERROR_MESSAGES, MAX_VALIDITY, Throughput
+
 API = "/2010-04-01"
 TEST_ACCOUNT_SID = "AC" + "0" * 30 + "01"
 TEST_AUTH_TOKEN = "f" * 28 + "cafe"  # the emulator's own made-up token
@@ -185,6 +187,9 @@ class TwilioEmulator:
         accounts: dict[str, str] | None = None,
         api_keys: dict[str, tuple[str, str]] | None = None,
         numbers: set[str] | None = None,
+        throughput: bool = False,
+        senders: dict[str, dict] | None = None,
+        clock_speed: float = 1.0,
     ) -> None:
         self.accounts = accounts or {TEST_ACCOUNT_SID: TEST_AUTH_TOKEN}
         self.api_keys = api_keys or {}  # key SID -> (secret, account SID)
@@ -213,11 +218,23 @@ class TwilioEmulator:
         self._drained = CallbackReport()
         self._count_lock = threading.Lock()
         self._callback_thread = threading.Thread(target=self._deliver_callbacks, daemon=True)
-        #: The emulator's clock is real time plus this (``advance`` moves it forward).
+        #: The emulator's clock: real time (``clock_speed`` times faster since the last change of
+        #: speed) plus this offset (``advance`` moves it forward).
         self.clock_offset = timedelta(0)
+        self.clock_speed = 1.0
+        self._clock_anchor = (time.time(), time.time())  # (real, simulated) at the last change
+        #: Per-sender throughput and queues (opt-in): see :mod:`local.twilio_emulator.queues`.
+        self.throughput = Throughput(throughput, senders)
+        self._status_callback_urls: dict[str, str] = {}  # sid -> StatusCallback (model on)
+        self._validity: dict[str, int] = {}  # sid -> ValidityPeriod of a scheduled message
+        #: Model on: sid -> (created, sent) on the simulated clock, seconds since the epoch.
+        self.queue_times: dict[str, tuple[float, float]] = {}
+        self.refused: dict[str, int] = {}  # Twilio code -> creates refused with it
+        self._process_lock = threading.Lock()
         #: Scheduled messages: sid -> (SendAt, StatusCallback or None).
         self.scheduled: dict[str, tuple[datetime, str | None]] = {}
         self._clock_moved = threading.Event()
+        self.set_clock_speed(clock_speed, real_time=True)
         self._running = False
         self._scheduler_thread = threading.Thread(target=self._run_scheduler, daemon=True)
         self._server = _Server((host, port), _Handler)
@@ -274,19 +291,43 @@ class TwilioEmulator:
             self.status_callbacks = True
             self.scheduled.clear()
             self.clock_offset = timedelta(0)
+            self._status_callback_urls.clear()
+            self._validity.clear()
+            self.queue_times.clear()
+            self.refused.clear()
             self.max_in_flight = 0
             self.connections = 0
+        self.throughput.reset()
+        self.set_clock_speed(1.0, real_time=True)
         self.verify_lookup.reset()
 
     # --- the clock and the scheduler ------------------------------------------------------------
+    def clock(self) -> float:
+        """The simulated time in seconds since the epoch (with the ``advance`` offset)."""
+        real, simulated = self._clock_anchor
+        offset = self.clock_offset.total_seconds()
+        return simulated + (time.time() - real) * self.clock_speed + offset
+
     def now(self) -> datetime:
-        return datetime.now(UTC).replace(microsecond=0) + self.clock_offset
+        return datetime.fromtimestamp(self.clock(), UTC).replace(microsecond=0)
+
+    def set_clock_speed(self, speed: float, real_time: bool = False) -> None:
+        """Run the clock ``speed`` times faster than real time from now on (0: it stands still
+        but for ``advance``; ``real_time``: start again from the real time)."""
+        if not 0 <= speed < float("inf"):
+            raise ValueError("the clock's speed must be a number from 0")
+        real = time.time()
+        with self._lock:
+            simulated = real if real_time else self.clock() - self.clock_offset.total_seconds()
+            self._clock_anchor, self.clock_speed = (real, simulated), float(speed)
+        self._clock_moved.set()
 
     def advance(self, delta: timedelta) -> list[str]:
         """Move the clock forward by ``delta``; the SIDs of the scheduled messages released."""
         with self._lock:
             self.clock_offset += delta
         released = self.release_due()
+        self.process_due()
         self._clock_moved.set()
         return released
 
@@ -294,32 +335,170 @@ class TwilioEmulator:
         """Send every scheduled message whose SendAt has come, as Twilio does at SendAt."""
         now = self.now()
         with self._lock:
-            due = sorted(
-                (send_at, sid) for sid, (send_at, _) in self.scheduled.items() if send_at <= now
+            due = sorted(  # by SendAt, then in the order they were created
+                ((send_at, sid) for sid, (send_at, _) in self.scheduled.items() if send_at <= now),
+                key=lambda item: item[0],
             )
             released = []
-            for _, sid in due:
+            for send_at, sid in due:
                 _, callback = self.scheduled.pop(sid)
                 message = self.messages[sid]
                 message["status"] = "queued"
                 message["date_updated"] = rfc2822(now)
+                released.append(sid)
+                if self.throughput.enabled:  # it joins its service's queue at SendAt
+                    if callback:
+                        self._status_callback_urls[sid] = callback
+                    self._reserve(message, send_at.timestamp(), self._validity.pop(sid, None))
+                    continue
                 # a Messaging Service picks the sender from its pool when it sends
                 message["from"] = message["from"] or min(self.numbers)
-                released.append(sid)
                 if callback:
                     self._queue_callbacks(callback, sid)
         return released
 
     def _run_scheduler(self) -> None:
-        """Release scheduled messages as real time reaches them (a process run by hand)."""
+        """Release scheduled messages and apply the queues' status changes as the clock reaches
+        them (a process run by hand, a fast clock): one thread, no timer per message."""
         while self._running:
-            self._clock_moved.wait(timeout=1.0)
+            wait = 1.0
+            if self.throughput.enabled:
+                due = self.throughput.next_due()
+                speed = self.clock_speed or 1e-9
+                ahead = (due - self.clock()) / speed if due is not None else 1.0
+                wait = min(max(ahead, 0.001), 0.05)
+            elif self.clock_speed > 1:
+                wait = max(0.001, min(1.0, 1.0 / self.clock_speed))
+            self._clock_moved.wait(timeout=wait)
             self._clock_moved.clear()
             if self._running:
                 self.release_due()
+                self.process_due()
+
+    # --- per-sender throughput and queues (opt-in: queues.py) -----------------------------------
+    def configure_senders(self, enabled: bool, senders: dict[str, dict] | None = None) -> None:
+        """Turn the throughput model on or off; ``senders``: ``{sender or MG...: {"mps": n}}``."""
+        self.throughput.configure(enabled, senders)
+        self._clock_moved.set()
+
+    def senders_view(self) -> dict[str, Any]:
+        """The model's switch, the configured senders and the rate of each sender it knows."""
+        known = set(self.throughput.senders) | set(self.numbers) | set(self.throughput.free_at)
+        return {
+            "enabled": self.throughput.enabled,
+            "senders": self.throughput.senders,
+            "mps": {name: self.throughput.mps(name, self.numbers) for name in sorted(known)},
+        }
+
+    def _reserve(self, message: dict[str, Any], created: float, validity: int | None) -> None:
+        """Queue a message created (or released) at ``created`` behind its sender's messages."""
+        service = message["messaging_service_sid"]
+        key = service if service and not message["from"] else message["from"]
+        decision = self.throughput.reserve(
+            message["sid"],
+            key,
+            created,
+            int(message["num_segments"]),
+            validity or MAX_VALIDITY,
+            through_service=key == service,
+            pool=self.numbers,
+        )
+        if decision.send_at is not None:
+            self.queue_times[message["sid"]] = (created, decision.send_at)
+        self._clock_moved.set()
+
+    def process_due(self) -> int:
+        """Apply the queued status changes whose time has come (sent, then delivered or the
+        outcome set for the message or number; failed with 30001 / 30036 / 63016), in order, and
+        queue their status callbacks. Returns how many were applied."""
+        with self._process_lock:
+            due = self.throughput.pop_due(self.clock())
+            for when, sid, status, error in due:
+                message = self.messages.get(sid)
+                if message is None or message["status"] == "canceled":
+                    continue
+                moment = rfc2822(datetime.fromtimestamp(when, UTC).replace(microsecond=0))
+                if status == "final":
+                    status, error = self.message_outcomes.get(sid) or (
+                        self.delivery_outcomes.get(message["to"], ("delivered", None))
+                    )
+                with self._lock:
+                    message["status"] = status
+                    message["date_updated"] = moment
+                    if status == "sent":
+                        message["date_sent"] = moment
+                        # a Messaging Service picks the sender from its pool when it sends
+                        message["from"] = message["from"] or min(self.numbers)
+                    if error:
+                        message["error_code"] = error
+                        message["error_message"] = (
+                            WHATSAPP_63016 if error == 63016 else ERROR_MESSAGES.get(error)
+                        )
+                url = self._status_callback_urls.get(sid)
+                if url and self.status_callbacks:
+                    self._count("expected", 1)
+                    self._callbacks.put((url, {"sid": sid, "status": status, "error": error}))
+            return len(due)
+
+    def summary(self) -> dict[str, Any]:
+        """What became of the messages sent so far, without downloading them (a simulation's
+        tally): counts by outcome, refusals by code, the longest wait in a queue, and how many
+        times each number was sent (or is queued to be sent) a message."""
+        self.process_due()
+        with self._lock:
+            messages = [m for m in self.messages.values() if m["direction"] == "outbound-api"]
+            refused = dict(self.refused)
+            queued_at = dict(self.queue_times)
+        failed: dict[str, int] = {}
+        to_counts: dict[str, int] = {}
+        sent = delivered = 0
+        first_created = last_sent = None
+        longest = 0.0
+        for message in messages:
+            status, sid = message["status"], message["sid"]
+            created = parsedate_to_datetime(message["date_created"])
+            first_created = min(first_created or created, created)
+            if status == "failed":
+                code = str(message["error_code"])
+                failed[code] = failed.get(code, 0) + 1
+            if status in ("failed", "canceled"):
+                continue
+            to_counts[message["to"]] = to_counts.get(message["to"], 0) + 1
+            if message["date_sent"]:
+                sent += 1
+                delivered += status == "delivered"
+                moment = parsedate_to_datetime(message["date_sent"])
+                last_sent = max(last_sent or moment, moment)
+                if sid in queued_at:
+                    begun, left = queued_at[sid]
+                    longest = max(longest, left - begun)
+                else:
+                    longest = max(longest, (moment - created).total_seconds())
+        return {
+            "now": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
+            "created": len(messages),
+            "refused": refused,
+            "failed": failed,
+            "sent": sent,
+            "delivered": delivered,
+            "max_queue_seconds": round(longest, 3),
+            "first_created": first_created.isoformat() if first_created else None,
+            "last_sent": last_sent.isoformat() if last_sent else None,
+            "pending_status_changes": self.throughput.pending(),
+            "to_counts": to_counts,
+        }
 
     # --- the resource ----------------------------------------------------------------------------
     def create_message(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:
+        """Create a message (201) or refuse it with Twilio's error (counted in ``refused``)."""
+        try:
+            return self._create_message(account, form)
+        except TwilioApiError as error:
+            with self._lock:
+                self.refused[str(error.code)] = self.refused.get(str(error.code), 0) + 1
+            raise
+
+    def _create_message(self, account: str, form: dict[str, list[str]]) -> dict[str, Any]:
         to = _one(form, "To")
         sender = _one(form, "From")
         service = _one(form, "MessagingServiceSid")
@@ -347,6 +526,9 @@ class TwilioEmulator:
         callback = _one(form, "StatusCallback")
         if callback and not re.match(r"^https?://[^\s/]+", callback):
             raise TwilioApiError(400, 21609, "Invalid StatusCallback url.")
+        validity = _one(form, "ValidityPeriod")
+        if validity and not (validity.isdigit() and 1 <= int(validity) <= MAX_VALIDITY):
+            raise TwilioApiError(400, 21624, "Invalid validity period value")
         if sender:
             if sender == MAGIC_INVALID_FROM:
                 raise TwilioApiError(
@@ -377,6 +559,11 @@ class TwilioEmulator:
             raise TwilioApiError(status, code, template.format(to=to, from_=sender))
         send_at = self._send_at(form, service)
         status = "scheduled" if send_at else ("accepted" if service and not sender else "queued")
+        if self.throughput.enabled:
+            with self._process_lock:  # its status changes wait until it is stored
+                return self._create_queued(
+                    account, form, to, sender, service, body, status, send_at, callback, validity
+                )
         message = self.store(
             account,
             to=to,
@@ -398,6 +585,60 @@ class TwilioEmulator:
         if callback and not send_at and self.status_callbacks:
             self._queue_callbacks(callback, message["sid"])
         return message
+
+    def _create_queued(
+        self,
+        account: str,
+        form: dict[str, list[str]],
+        to: str,
+        sender: str,
+        service: str,
+        body: str,
+        status: str,
+        send_at: datetime | None,
+        callback: str,
+        validity: str,
+    ) -> dict[str, Any]:
+        """A create with the throughput model on: the message joins its sender's queue (21611
+        when a From number's queue is full), or is held until SendAt, or fails (63016)."""
+        sid = "SM" + uuid.uuid4().hex
+        created = self.clock()
+        outside_window = (
+            to.startswith("whatsapp:") and not _one(form, "ContentSid") and not self._in_window(to)
+        )
+        if not send_at and not outside_window and sender:
+            decision = self.throughput.reserve(
+                sid, sender, created, segments(body or ""), int(validity or MAX_VALIDITY), False
+            )
+            if decision.refused:
+                raise TwilioApiError(400, decision.refused, ERROR_MESSAGES[decision.refused])
+            if decision.send_at is not None:
+                self.queue_times[sid] = (created, decision.send_at)
+        if callback:
+            self._status_callback_urls[sid] = callback
+        message = self.store(
+            account,
+            sid=sid,
+            to=to,
+            from_=sender or None,
+            body=body or "",
+            status=status,
+            messaging_service_sid=service or None,
+            num_media=len(form.get("MediaUrl", [])),
+            send_at=send_at,
+            status_callback=callback or None,
+            date_created=datetime.fromtimestamp(created, UTC).replace(microsecond=0),
+        )
+        answer = dict(message)
+        if send_at:
+            if validity:
+                self._validity[sid] = int(validity)
+        elif outside_window:
+            self.throughput.fail(sid, created, 63016)
+        elif not sender:
+            self._reserve(message, created, int(validity or MAX_VALIDITY))
+        self._clock_moved.set()
+        return answer
 
     def _content_body(self, sid: str, raw_variables: str) -> str:
         """A Content template's text with its variables (its own placeholder where not given)."""
@@ -567,7 +808,7 @@ class TwilioEmulator:
             status, code, template = magic
             raise TwilioApiError(status, code, template.format(to=to))
         sid = "CA" + uuid.uuid4().hex
-        now = rfc2822(datetime.now(UTC).replace(microsecond=0))
+        now = rfc2822(self.now())
         uri = f"{API}/Accounts/{account}/Calls/{sid}.json"
         call = {
             "account_sid": account,
@@ -742,13 +983,17 @@ class TwilioEmulator:
         self._callbacks.put((url, {"sid": sid}))
 
     def _deliver_callbacks(self) -> None:
-        """After a send with a StatusCallback: "sent", then the final status, as Twilio does."""
+        """After a send with a StatusCallback: "sent", then the final status, as Twilio does
+        (with the throughput model on, each status change is its own item, already applied)."""
         while (item := self._callbacks.get()) is not None:
             url, data = item
             try:
                 message = self.messages.get(data["sid"])
                 if message is None:
-                    self._count("expected", -2)
+                    self._count("expected", -1 if "status" in data else -2)
+                    continue
+                if "status" in data:
+                    self._post_status(url, message, data["status"], data["error"])
                     continue
                 final, error = self.message_outcomes.get(message["sid"]) or (
                     self.delivery_outcomes.get(message["to"], ("delivered", None))
@@ -765,32 +1010,33 @@ class TwilioEmulator:
                             if error == 63016:
                                 message["error_message"] = WHATSAPP_63016
                                 message["date_sent"] = None
-                    params = {
-                        "SmsSid": message["sid"],
-                        "SmsStatus": status,
-                        "MessageStatus": status,
-                        "To": message["to"],
-                        "MessageSid": message["sid"],
-                        "AccountSid": message["account_sid"],
-                        "From": message["from"] or "",
-                        "ApiVersion": "2010-04-01",
-                    }
-                    if status != "sent" and error:
-                        params["ErrorCode"] = str(error)
-                    try:
-                        answer = self.signed_post(url, params, message["account_sid"])
-                    except OSError:
-                        self.webhook_deliveries.append(
-                            {"url": url, "params": params, "status": None}
-                        )
-                        self._count("unreachable", 1)
-                    else:
-                        if 200 <= answer["status"] < 300:
-                            self._count("arrived", 1)
-                        else:
-                            self._count("refused", 1)
+                    self._post_status(url, message, status, error if status != "sent" else None)
             finally:
                 self._callbacks.task_done()
+
+    def _post_status(
+        self, url: str, message: dict[str, Any], status: str, error: int | None
+    ) -> None:
+        """One signed status callback, counted by what became of it."""
+        params = {
+            "SmsSid": message["sid"],
+            "SmsStatus": status,
+            "MessageStatus": status,
+            "To": message["to"],
+            "MessageSid": message["sid"],
+            "AccountSid": message["account_sid"],
+            "From": message["from"] or "",
+            "ApiVersion": "2010-04-01",
+        }
+        if error:
+            params["ErrorCode"] = str(error)
+        try:
+            answer = self.signed_post(url, params, message["account_sid"])
+        except OSError:
+            self.webhook_deliveries.append({"url": url, "params": params, "status": None})
+            self._count("unreachable", 1)
+        else:
+            self._count("arrived" if 200 <= answer["status"] < 300 else "refused", 1)
 
     def drain_callbacks(self, timeout: float = 10.0) -> CallbackReport:
         """Wait until every status callback queued so far has been delivered, or until none has
@@ -987,6 +1233,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise TwilioApiError(404, 20404, f"The requested resource {path} was not found")
         account = match.group("account")
         emulator.authenticate(self.headers.get("Authorization"), account)
+        if emulator.throughput.enabled and method == "GET":
+            emulator.process_due()  # what is read is what the clock says
         if match.re is _CALLS and method == "POST":
             form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
             return 201, emulator.create_call(account, form)
@@ -1012,11 +1260,40 @@ class _Handler(BaseHTTPRequestHandler):
             emulator.faults = Faults(**json.loads(raw or b"{}"))
             self._send(200, {"faults": vars(emulator.faults)})
         elif path == "/__emulator/messages" and method == "GET":
+            emulator.process_due()
             self._send(200, {"messages": list(emulator.messages.values())})
         elif path == "/__emulator/clock" and method == "POST":
-            seconds = float(json.loads(raw or b"{}").get("advance_seconds", 0))
+            request = json.loads(raw or b"{}")
+            if request.get("speed") is not None:
+                try:
+                    emulator.set_clock_speed(float(request["speed"]))
+                except (TypeError, ValueError) as error:
+                    self._send(400, {"message": str(error)})
+                    return
+            seconds = float(request.get("advance_seconds", 0))
             released = emulator.advance(timedelta(seconds=max(seconds, 0)))
-            self._send(200, {"now": emulator.now().isoformat(), "released": released})
+            self._send(
+                200,
+                {
+                    "now": emulator.now().isoformat(),
+                    "speed": emulator.clock_speed,
+                    "released": released,
+                },
+            )
+        elif path == "/__emulator/senders" and method == "POST":
+            request = json.loads(raw or b"{}")
+            try:
+                emulator.configure_senders(
+                    bool(request.get("enabled", True)), request.get("senders") or {}
+                )
+            except (TypeError, ValueError) as error:
+                self._send(400, {"message": str(error)})
+                return
+            self._send(200, emulator.senders_view())
+        elif path == "/__emulator/senders" and method == "GET":
+            self._send(200, emulator.senders_view())
+        elif path == "/__emulator/summary" and method == "GET":
+            self._send(200, emulator.summary())
         elif path == "/__emulator/reset" and method == "POST":
             emulator.reset()
             self._send(200, {"reset": True})
