@@ -18,9 +18,7 @@ import argparse
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +36,7 @@ from local.bench import (
 #: functions/pricing, as published on PRICES_DATE): $0.025 per 1,000.
 STATE_TRANSITION = 0.025 / 1000
 CAMPAIGN = "ExampleCampaignStateMachine"
+LEAD_IN_REAL_SECONDS = 5
 BODY = "Winter sale: 20% off everything until Sunday. Reply STOP to opt out."
 #: US area codes the recipients are spread over (valid numbers, none of the emulator's magic).
 AREA_CODES = ("415", "212", "312", "617", "206", "303", "404", "512", "702", "213")
@@ -51,72 +50,78 @@ def audience(count: int) -> list[str]:
 
 
 def default_speed(sender_mps: float) -> float:
-    """About two batches (100 recipients) a real second: what two shared cores keep up with."""
-    return max(1.0, 2 * 100 / sender_mps)
+    """One batch (100 recipients) a real second: what two shared cores keep up with, one batch's
+    send (about a real second here, a fraction of one in Lambda) within the next one's lead."""
+    return max(1.0, 100 / sender_mps)
 
 
 def run(recipients: int, sender_mps: float, speed: float | None = None) -> dict[str, Any]:
-    from local.twilio_emulator import MAGIC_FROM, TwilioEmulator
-    from local.workflows import BUCKET, LocalWorkflows
+    """Deploy the stack offline (moto, the emulator) and simulate one campaign on it."""
+    from local.twilio_emulator import TwilioEmulator
+    from local.workflows import LocalWorkflows
+
+    with TwilioEmulator() as emulator, LocalWorkflows(emulator) as workflows:
+        return simulate(workflows, emulator, recipients, sender_mps, speed)
+
+
+def simulate(
+    workflows: Any, emulator: Any, recipients: int, sender_mps: float, speed: float | None = None
+) -> dict[str, Any]:
+    """One campaign on a deployed stack (``local.workflows``), the emulator's throughput model
+    on, on the simulated clock; the emulator's and the Wait states' clock is put back after."""
+    from local.twilio_emulator import MAGIC_FROM
+    from local.workflows import BUCKET
 
     speed = speed or default_speed(sender_mps)
-    work = Path(tempfile.mkdtemp(prefix="campaign-sim-"))
-    clock_file, counts_file = work / "clock.json", work / "counts.json"
-    os.environ["LOCAL_SIM_CLOCK_FILE"] = str(clock_file)
-    os.environ["LOCAL_SIM_COUNTS_FILE"] = str(counts_file)
-    clock_file.write_text(json.dumps({"real": time.time(), "simulated": time.time(), "speed": 1}))
+    key = f"campaign-sim-{recipients}.csv"
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["phone"])
+    writer.writerows([number] for number in audience(recipients))
+    workflows.client("s3").put_object(Bucket=BUCKET, Key=key, Body=rows.getvalue().encode())
+    emulator.status_callbacks = False  # the sends are the subject, not the callbacks
+    emulator.configure_senders(True, {MAGIC_FROM: {"mps": sender_mps}})
+    before = workflows.usage()
     try:
-        with TwilioEmulator(throughput=True) as emulator:
-            emulator.status_callbacks = False  # the sends are the subject, not the callbacks
-            emulator.configure_senders(True, {MAGIC_FROM: {"mps": sender_mps}})
-            with LocalWorkflows(emulator) as workflows:
-                rows = io.StringIO()
-                writer = csv.writer(rows)
-                writer.writerow(["phone"])
-                writer.writerows([number] for number in audience(recipients))
-                workflows.client("s3").put_object(
-                    Bucket=BUCKET, Key="sim.csv", Body=rows.getvalue().encode()
-                )
-                emulator.set_clock_speed(speed)
-                real, simulated = emulator._clock_anchor
-                clock_file.write_text(
-                    json.dumps({"real": real, "simulated": simulated, "speed": speed})
-                )
-                start = emulator.clock() + 1
-                started_real = time.time()
-                arn = workflows.start(
-                    CAMPAIGN,
-                    {
-                        "bucket": BUCKET,
-                        "key": "sim.csv",
-                        "smsBody": BODY,
-                        "senderMps": sender_mps,
-                        "startAt": datetime.fromtimestamp(start, UTC).isoformat(),
-                    },
-                )
-                ideal = recipients * _segments(BODY) / sender_mps
-                execution = workflows.wait(arn, timeout=max(600, 4 * ideal / speed + 300))
-                if execution["status"] != "SUCCEEDED":
-                    print(workflows.failure(arn), file=sys.stderr)
-                summary = _drained(emulator, timeout=ideal / speed + 60)
-                real_seconds = time.time() - started_real
-                time.sleep(1.2)  # the counters' last dump
-                counts = json.loads(counts_file.read_text())
-                output = workflows.output(arn) if execution["status"] == "SUCCEEDED" else {}
+        emulator.set_clock_speed(speed)
+        real, simulated = emulator._clock_anchor
+        workflows.set_clock(real, simulated, speed)
+        # the campaign starts at startAt: a few real seconds from now, for the execution to
+        # plan it and start its Map (in AWS, a second or two before a campaign of hours)
+        start = emulator.clock() + LEAD_IN_REAL_SECONDS * speed
+        started_real = time.time()
+        arn = workflows.start(
+            CAMPAIGN,
+            {
+                "bucket": BUCKET,
+                "key": key,
+                "smsBody": BODY,
+                "senderMps": sender_mps,
+                "startAt": datetime.fromtimestamp(start, UTC).isoformat(),
+            },
+        )
+        ideal = recipients * _segments(BODY) / sender_mps
+        execution = workflows.wait(arn, timeout=max(600, 4 * ideal / speed + 300))
+        if execution["status"] != "SUCCEEDED":
+            print(workflows.failure(arn), file=sys.stderr)
+        summary = _drained(emulator, timeout=ideal / speed + 60)
+        real_seconds = time.time() - started_real
+        time.sleep(1.2)  # the counters' last write
+        used = _difference(workflows.usage(), before)
+        output = workflows.output(arn) if execution["status"] == "SUCCEEDED" else {}
     finally:
-        os.environ.pop("LOCAL_SIM_CLOCK_FILE", None)
-        os.environ.pop("LOCAL_SIM_COUNTS_FILE", None)
+        workflows.real_clock()
+        emulator.configure_senders(False)
+        emulator.set_clock_speed(1.0, real_time=True)
     to_counts = summary["to_counts"]
-    expected = set(audience(recipients))
-    sent_once = sum(1 for number in expected if to_counts.get(number) == 1)
-    duplicates = sum(n - 1 for n in to_counts.values() if n > 1)
+    expected = audience(recipients)
     refused, failed = summary["refused"], summary["failed"]
     last_sent = _epoch(summary["last_sent"])
-    cost = _cost(counts)
+    cost = _cost(used)
     return {
         "recipients": recipients,
-        "sent_once": sent_once,
-        "duplicates": duplicates,
+        "sent_once": sum(1 for number in expected if to_counts.get(number) == 1),
+        "duplicates": sum(n - 1 for n in to_counts.values() if n > 1),
         "lost": sum(1 for number in expected if not to_counts.get(number)),
         "queue_overflow": int(refused.get("21611", 0)) + int(failed.get("30001", 0)),
         "expired": int(failed.get("30036", 0)),
@@ -128,13 +133,34 @@ def run(recipients: int, sender_mps: float, speed: float | None = None) -> dict[
         "real_seconds": round(real_seconds, 1),
         "execution": execution["status"],
         "campaign_sent": output.get("sent"),
-        "state_transitions": counts["state_transitions"],
-        "lambda_requests": sum(f["requests"] for f in counts["lambda"].values()),
-        "dynamodb_write_units": counts["dynamodb_write_units"],
-        "dynamodb_read_units": counts["dynamodb_read_units"],
+        "state_transitions": used["state_transitions"],
+        "lambda_requests": sum(f["requests"] for f in used["lambda"].values()),
+        "lambda_gb_seconds": round(_gb_seconds(used), 1),
+        "dynamodb_write_units": used["dynamodb_write_units"],
+        "dynamodb_read_units": used["dynamodb_read_units"],
         "aws_cost_per_million_usd": round(cost * 1_000_000 / recipients, 2),
         "prices": f"us-east-1, {PRICES_DATE}",
     }
+
+
+def _difference(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    used: dict[str, Any] = {
+        kind: after.get(kind, 0) - before.get(kind, 0)
+        for kind in ("state_transitions", "dynamodb_write_units", "dynamodb_read_units")
+    }
+    used["lambda"] = {}
+    for name, entry in after["lambda"].items():
+        earlier = before["lambda"].get(name, {"requests": 0, "seconds": 0.0})
+        used["lambda"][name] = {
+            "requests": entry["requests"] - earlier["requests"],
+            "seconds": entry["seconds"] - earlier["seconds"],
+            "memory_mb": entry["memory_mb"],
+        }
+    return used
+
+
+def _gb_seconds(used: dict[str, Any]) -> float:
+    return sum(f["seconds"] * f["memory_mb"] / 1024 for f in used["lambda"].values())
 
 
 def _segments(body: str) -> int:
@@ -164,13 +190,11 @@ def _drained(emulator: Any, timeout: float) -> dict[str, Any]:
 
 
 def _cost(counts: dict[str, Any]) -> float:
-    lambda_cost = sum(
-        f["requests"] * LAMBDA_REQUEST + f["seconds"] * f["memory_mb"] / 1024 * LAMBDA_ARM_GB_SECOND
-        for f in counts["lambda"].values()
-    )
+    requests = sum(f["requests"] for f in counts["lambda"].values())
     return (
         counts["state_transitions"] * STATE_TRANSITION
-        + lambda_cost
+        + requests * LAMBDA_REQUEST
+        + _gb_seconds(counts) * LAMBDA_ARM_GB_SECOND
         + counts["dynamodb_write_units"] * DYNAMODB_WRITE_UNIT
         + counts["dynamodb_read_units"] * DYNAMODB_READ_UNIT
     )

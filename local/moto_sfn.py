@@ -17,8 +17,8 @@ it lacks for this project's workflows, filled in (local only, never deployed):
   campaign's first state is its Map); a Distributed Map runs again only the items that did not
   succeed, as a Map Run redrive does.
 
-- A simulated clock (``make campaign-sim``): with ``LOCAL_SIM_CLOCK_FILE`` set (a JSON
-  ``{"real", "simulated", "speed"}`` written by the simulation, the emulator's clock), Wait
+- A simulated clock (``make campaign-sim``): while the file ``LOCAL_SIM_CLOCK_FILE`` names holds
+  a JSON ``{"real", "simulated", "speed"}`` (written by the simulation: the emulator's clock), Wait
   states wait on that clock: a ``Timestamp`` is compared with the simulated time, and every
   wait lasts its simulated seconds / speed. moto's own Wait compares a UTC timestamp with the
   local naive time and waits whole seconds; here the wait is to the fraction of a second.

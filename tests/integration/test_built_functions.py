@@ -135,9 +135,7 @@ def test_campaign_settle_sample_gives_each_recipients_outcome(stack):
         "index": 7,
         "sent": {"+14155550100": "SM0123456789abcdef0123456789abcdef"},
         "skipped": {"+14155550102": "OPTED_OUT"},
-        "refused": {
-            "+15005550001": {"code": "INVALID_TO_PHONE_NUMBER_ERROR", "twilioCode": 21211}
-        },
+        "refused": {"+15005550001": {"code": "INVALID_TO_PHONE_NUMBER_ERROR", "twilioCode": 21211}},
     }
 
 

@@ -2,9 +2,10 @@
 pacing slots, settle each batch's per-recipient outcome, tally the campaign.
 
 Pacing: a sender sends ``senderMps`` segments a second and queues the rest (Twilio). Batch ``i``
-may start at campaign start + the segments of the batches before it / ``senderMps``: the queue
-then holds at most one batch's worth, whatever runs concurrently and however often a batch is
-retried or redriven, since a slot is a function of the batch's index, not of a shared counter.
+drains from campaign start + the segments of the batches before it / ``senderMps``, and is handed
+to Twilio when batch ``i - 1`` starts draining: the queue then holds at most two batches' worth,
+whatever runs concurrently and however often a batch is retried or redriven, since a slot is a
+function of the batch's index, not of a shared counter.
 Each message carries a ``validityPeriod``: one that would wait in Twilio's queue longer than
 ``maxQueueSeconds`` (or, with quiet hours, past the window's end) is dropped by Twilio, not
 delivered late.
@@ -143,7 +144,8 @@ def plan(event: dict[str, Any]) -> dict[str, Any]:
         else:
             recipients.setdefault(address, None)  # a number listed twice is sent to once
 
-    # a batch drains from Twilio's queue in size x segments / mps seconds: half the queue's limit
+    # a batch drains from Twilio's queue in size x segments / mps seconds; two batches at most
+    # are queued at once (see _schedule): each at most half the queue's limit
     size = max(1, min(BATCH_SIZE, int(max_queue * mps / per_message / 2)))
     groups = _groups(list(recipients), window)
     batches = _schedule(groups, size, per_message / mps, start, window)
@@ -229,13 +231,13 @@ def _schedule(
 ) -> list[tuple[datetime, list[str], datetime | None]]:
     """Each batch's slot: one after the other at the sender's rate; with quiet hours, a batch
     whose recipients' window is closed waits for it to open, and the sender's time goes to the
-    batches whose window is open. (slot, recipients, when their window closes)."""
+    batches whose window is open. (when it is sent, recipients, when their window closes)."""
     queues = [
         (zones, [numbers[i : i + size] for i in range(0, len(numbers), size)])
         for zones, numbers in groups
     ]
     heads = [0] * len(queues)
-    cursor, planned = start, []
+    cursor, previous, planned = start, start, []
     while True:
         best = None
         for g, (zones, batches) in enumerate(queues):
@@ -250,8 +252,11 @@ def _schedule(
             return planned
         slot, g, batch, length, closes = best
         heads[g] += 1
-        planned.append((slot, batch, closes))
-        cursor = slot + length
+        # a batch that follows on from the one before is handed to Twilio when that one starts
+        # draining, so that the queue never runs dry while this one's send starts (Twilio then
+        # queues at most two batches); a batch that waited for its window, when it opens
+        planned.append((slot if slot > cursor else previous, batch, closes))
+        cursor, previous = slot + length, slot
 
 
 def _opening(
