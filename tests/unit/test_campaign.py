@@ -40,6 +40,7 @@ def test_quiet_hours_defer_a_batch_to_its_recipients_window():
     assert ny_closes == datetime(2026, 12, 7, 21, 0, tzinfo=ZoneInfo("America/New_York"))
     assert second_batch[0].startswith("+1415")
     assert second == datetime(2026, 12, 7, 8, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+    assert sf_closes == datetime(2026, 12, 7, 21, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
 
 
 def test_a_number_spanning_zones_takes_the_most_restrictive_window():
@@ -104,4 +105,4 @@ def test_the_time_zone_table_is_of_the_installed_phonenumbers():
 
     from twilio_connector import time_zone_table
 
-    assert time_zone_table.PHONENUMBERS_VERSION == phonenumbers.__version__
+    assert phonenumbers.__version__ == time_zone_table.PHONENUMBERS_VERSION
