@@ -24,7 +24,13 @@ from zoneinfo import ZoneInfo
 
 from twilio_connector import inputs, segments
 from twilio_connector.aws import aws_client
-from twilio_connector.errors import CATALOGUE, INVALID_INPUT, MISSING_INPUT, ConnectorError
+from twilio_connector.errors import (
+    CATALOGUE,
+    INVALID_INPUT,
+    MISSING_INPUT,
+    NOT_FOUND,
+    ConnectorError,
+)
 from twilio_connector.observability import logger
 from twilio_connector.phone import to_address
 
@@ -130,7 +136,13 @@ def plan(event: dict[str, Any]) -> dict[str, Any]:
     per_message = segments.count(body).segments
 
     s3 = aws_client("s3")
-    rows = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig")
+    try:
+        rows = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise INVALID_INPUT("The recipients CSV is not UTF-8 text", field="key") from None
+    except Exception as exc:  # an S3 error: named, not a stack trace
+        raise NOT_FOUND(f"s3://{bucket}/{key} could not be read ({type(exc).__name__})",
+                        field="key") from None  # fmt: skip
     reader = csv.DictReader(io.StringIO(rows))
     if "phone" not in (reader.fieldnames or []):
         raise INVALID_INPUT("The recipients CSV needs a 'phone' column", field="key")
@@ -205,7 +217,8 @@ def _instant(value: Any, field: str) -> datetime:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Whole seconds, as a Wait state's ``TimestampPath`` takes it (RFC 3339, ``Z``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _groups(
