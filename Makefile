@@ -21,7 +21,7 @@ HOST_BUILD := .aws-sam/build-$(HOST_ARCH)
 
 .PHONY: help venv lint validate build build-host test unit integration demo invoke bench fuzz \
 	goldens goldens-regex locale-data clean checkov replay-dlq phone-table offline-start \
-	offline-stop sign-inbound
+	offline-stop sign-inbound time-zone-table campaign-sim
 
 # Every target says what it does in a `## ` comment on its own line (`target: ... ## what`);
 # `make help` lists them (tests/unit/test_makefile.py checks every .PHONY target has one).
@@ -193,6 +193,24 @@ goldens-regex: $(STAMP) ## re-record the trigger-pattern goldens with Java 17 (j
 # start); tests/unit/test_phone_table.py fails until this is run after a phonenumbers upgrade.
 phone-table: $(STAMP) ## regenerate the E.164 length table from phonenumbers (after upgrading it)
 	$(BIN)/python -m local.phone_table
+
+# The campaign's quiet hours read a recipient's time zones from a table of phonenumbers' time zone
+# data (the layer's phonenumberslite leaves it out): the full package's wheel, read, not installed.
+time-zone-table: $(STAMP) ## regenerate the campaign's time zone table from phonenumbers
+	@mkdir -p .aws-sam/phonenumbers
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps \
+		"phonenumbers==$$($(BIN)/python -c 'import phonenumbers; print(phonenumbers.__version__)')" \
+		-d .aws-sam/phonenumbers
+	$(BIN)/python -m local.time_zone_table --wheel-dir .aws-sam/phonenumbers
+
+# The campaign, paced, at scale: the shipped state machine in moto's interpreter against the
+# emulator with per-sender throughput, on a fast clock (local/campaign_sim.py); its last line
+# is one JSON object. RECIPIENTS=100000 SENDER_MPS=10 [SPEED=...]
+RECIPIENTS ?= 2000
+SENDER_MPS ?= 10
+campaign-sim: build-host ## the paced campaign simulated at scale: RECIPIENTS=100000 SENDER_MPS=10 [SPEED=]
+	BUILT_FUNCTIONS=$(HOST_BUILD) $(BIN)/python -m local.campaign_sim --recipients $(RECIPIENTS) \
+		--sender-mps $(SENDER_MPS) $(if $(SPEED),--speed $(SPEED))
 
 clean: ## remove the builds, caches and the bench's and checkov's environments
 	rm -rf .aws-sam .pytest_cache .ruff_cache $(LAMBDA_VENV) $(CHECKOV_VENV)

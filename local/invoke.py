@@ -56,6 +56,7 @@ SAMPLE_EVENTS = {
     "verify_start": "VerifyStartFunction",
     "verify_check": "VerifyCheckFunction",
     "lookup_phone": "LookupPhoneFunction",
+    "campaign_settle": "CampaignFunction",
     "inbound_sms": INBOUND,
     "status_callback": INBOUND,
 }

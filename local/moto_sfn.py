@@ -17,6 +17,14 @@ it lacks for this project's workflows, filled in (local only, never deployed):
   campaign's first state is its Map); a Distributed Map runs again only the items that did not
   succeed, as a Map Run redrive does.
 
+- A simulated clock (``make campaign-sim``): while the file ``LOCAL_SIM_CLOCK_FILE`` names holds
+  a JSON ``{"real", "simulated", "speed"}`` (written by the simulation: the emulator's clock), Wait
+  states wait on that clock: a ``Timestamp`` is compared with the simulated time, and every
+  wait lasts its simulated seconds / speed. moto's own Wait compares a UTC timestamp with the
+  local naive time and waits whole seconds; here the wait is to the fraction of a second.
+- Usage counters (``LOCAL_SIM_COUNTS_FILE``): states entered, Lambda invocations with their
+  duration and memory, DynamoDB write and read units, written to that file every second.
+
 Run: ``python -m local.moto_sfn --port N --build-dir .aws-sam/build --log FILE``; it prints
 ``ready`` once serving and stops when its standard input closes.
 """
@@ -28,6 +36,7 @@ import json
 import os
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -80,8 +89,135 @@ def _pool_for(function: Any) -> FunctionPool:
 
 
 def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+    started = time.perf_counter()
     payload, errored = _pool_for(self).invoke(json.dumps(event or {}).encode())
+    if _COUNTS is not None:
+        seconds = time.perf_counter() - started
+        with _COUNTS_LOCK:
+            entry = _COUNTS["lambda"].setdefault(
+                self.function_name, {"requests": 0, "seconds": 0.0, "memory_mb": 0}
+            )
+            entry["requests"] += 1
+            entry["seconds"] += seconds
+            entry["memory_mb"] = int(self.memory_size)
     return payload.decode(), errored, ""
+
+
+# --- the simulated clock and the usage counters (make campaign-sim) ------------------------------
+_COUNTS: dict[str, Any] | None = None
+_COUNTS_LOCK = threading.Lock()
+
+
+def _count(kind: str, n: float = 1) -> None:
+    if _COUNTS is not None:
+        with _COUNTS_LOCK:
+            _COUNTS[kind] = _COUNTS.get(kind, 0) + n
+
+
+def _sim_clock() -> tuple[float, float, float] | None:
+    """(real, simulated, speed) of the simulated clock, or None: real time."""
+    path = os.environ.get("LOCAL_SIM_CLOCK_FILE")
+    if not path:
+        return None
+    try:
+        clock = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return float(clock["real"]), float(clock["simulated"]), float(clock["speed"]) or 1.0
+
+
+def _timestamp_wait_seconds(self: Any, env: Any) -> float:
+    """Seconds (simulated, when the clock is) until the state's timestamp."""
+    from datetime import UTC, datetime
+
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEventException,
+    )
+
+    self.string.eval(env=env)
+    text = env.stack.pop()
+    try:
+        target = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        target = None
+    if target is None or target.tzinfo is None:
+        raise FailureEventException(self._create_failure_event(env, text))
+    clock = _sim_clock()
+    now = time.time()
+    if clock is not None:
+        real, simulated, speed = clock
+        now = simulated + (now - real) * speed
+    return target.astimezone(UTC).timestamp() - now
+
+
+def _wait_interval(self: Any, env: Any, wait_seconds: float) -> None:
+    """Wait ``wait_seconds`` (simulated: divided by the clock's speed), to the fraction."""
+    clock = _sim_clock()
+    if clock is not None:
+        wait_seconds = wait_seconds / clock[2]
+    deadline = time.monotonic() + wait_seconds
+    while env.is_running():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        env.program_state_event.wait(left)
+
+
+def _state_eval_body(original):
+    def eval_body(self: Any, env: Any) -> None:
+        _count("state_transitions")
+        return original(self, env)
+
+    return eval_body
+
+
+def _dynamodb_counted(original, kind: str, units: Any):
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        _count(kind, units(args, kwargs, result))
+        return result
+
+    return counted
+
+
+def _install_counters() -> None:
+    global _COUNTS
+    path = os.environ.get("LOCAL_SIM_COUNTS_FILE")
+    if not path:
+        return
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+
+    _COUNTS = {"lambda": {}, "state_transitions": 0, "dynamodb_write_units": 0,
+               "dynamodb_read_units": 0}  # fmt: skip
+    CommonStateField._eval_body = _state_eval_body(CommonStateField._eval_body)
+    one = lambda *_: 1  # noqa: E731
+    for name in ("put_item", "update_item", "delete_item"):
+        method = getattr(DynamoDBBackend, name)
+        setattr(DynamoDBBackend, name, _dynamodb_counted(method, "dynamodb_write_units", one))
+    # a transactional write costs two units an item: the second of each action
+    DynamoDBBackend.transact_write_items = _dynamodb_counted(
+        DynamoDBBackend.transact_write_items,
+        "dynamodb_write_units",
+        lambda args, kwargs, _: len(args[0] if args else kwargs["transact_items"]),
+    )
+    DynamoDBBackend.get_item = _dynamodb_counted(
+        DynamoDBBackend.get_item, "dynamodb_read_units", one
+    )
+    DynamoDBBackend.query = _dynamodb_counted(
+        DynamoDBBackend.query,
+        "dynamodb_read_units",
+        lambda args, kwargs, result: max(1, len(result[0])) if isinstance(result, tuple) else 1,
+    )
+
+    def dump() -> None:
+        while True:
+            with _COUNTS_LOCK:
+                text = json.dumps(_COUNTS)
+            Path(path).write_text(text)
+            time.sleep(0.5)
+
+    threading.Thread(target=dump, daemon=True).start()
 
 
 def _create_function(original):
@@ -353,6 +489,16 @@ def install_patches() -> None:
     ResultWriter._eval_body = _result_writer_eval_body
     StepFunctionResponse.redrive_execution = _redrive_execution
     StepFunctionResponse.send_task_failure = _send_task_failure
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import (
+        Timestamp,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+
+    Timestamp._get_wait_seconds = _timestamp_wait_seconds
+    WaitFunction._wait_interval = _wait_interval
+    _install_counters()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -89,6 +89,10 @@ class LocalWorkflows:
         self.emulator, self.build_dir, self.max_workers = emulator, build_dir, max_workers
         self.environment, self.parameters = environment or {}, parameters or {}
         self.log_path = Path(tempfile.mkstemp(prefix="local-workflows-", suffix=".log")[1])
+        # a simulated clock for the Wait states, when written (local.campaign_sim), and the
+        # interpreter's usage counters (local.moto_sfn)
+        self.clock_file = self.log_path.with_suffix(".clock.json")
+        self.counts_file = self.log_path.with_suffix(".counts.json")
         self._log = self.log_path.open("ab")
         self.machines: dict[str, str] = {}  # logical ID -> state machine ARN
         self._process: subprocess.Popen | None = None
@@ -113,6 +117,11 @@ class LocalWorkflows:
                 str(self.max_workers),
             ],
             cwd=ROOT,
+            env={
+                **os.environ,
+                "LOCAL_SIM_CLOCK_FILE": str(self.clock_file),
+                "LOCAL_SIM_COUNTS_FILE": str(self.counts_file),
+            },
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
@@ -142,6 +151,26 @@ class LocalWorkflows:
                 self._process.kill()
                 self._process.wait()
         self._log.close()
+        for path in (self.clock_file, self.counts_file):
+            path.unlink(missing_ok=True)
+
+    def set_clock(self, real: float, simulated: float, speed: float) -> None:
+        """Wait states wait on this clock: ``simulated`` at ``real`` (epoch seconds), ``speed``
+        simulated seconds a real second."""
+        self.clock_file.write_text(
+            json.dumps({"real": real, "simulated": simulated, "speed": speed})
+        )
+
+    def real_clock(self) -> None:
+        self.clock_file.unlink(missing_ok=True)
+
+    def usage(self) -> dict[str, Any]:
+        """The interpreter's usage counters so far (local.moto_sfn), as last written."""
+        try:
+            return json.loads(self.counts_file.read_text())
+        except (OSError, ValueError):
+            return {"lambda": {}, "state_transitions": 0, "dynamodb_write_units": 0,
+                    "dynamodb_read_units": 0}  # fmt: skip
 
     def client(self, service: str) -> Any:
         import boto3
@@ -178,6 +207,7 @@ class LocalWorkflows:
         for logical_id in function_names():
             refs[logical_id] = logical_id
             refs[f"{logical_id}.Arn"] = self.function_arn(logical_id)
+            refs[f"{logical_id}Role.Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{logical_id}Role"
         for logical_id in _connector_tables() + _example_tables():  # under local names
             name = f"local-{logical_id}"
             refs[logical_id] = name

@@ -129,6 +129,17 @@ def test_lookup_phone_sample_gives_the_line_type(stack):
     assert result["countryCode"] == "US" and result["lineType"] == "mobile"
 
 
+def test_campaign_settle_sample_gives_each_recipients_outcome(stack):
+    """The campaign's settle step: one batch's SEND_SMS result, per recipient."""
+    result = stack.invoke("CampaignFunction", load_event("campaign_settle"))
+    assert result == {
+        "index": 7,
+        "sent": {"+14155550100": "SM0123456789abcdef0123456789abcdef"},
+        "skipped": {"+14155550102": "OPTED_OUT"},
+        "refused": {"+15005550001": {"code": "INVALID_TO_PHONE_NUMBER_ERROR", "twilioCode": 21211}},
+    }
+
+
 def test_inbound_sample_echoes_and_publishes(stack):
     answer = stack.invoke(INBOUND, load_event("inbound_sms"))
     assert answer["statusCode"] == 200
