@@ -29,6 +29,27 @@ def test_many_recipients_are_sent_concurrently_in_input_order(
     assert 2 <= emulator.max_in_flight <= 8  # concurrent, never past SEND_CONCURRENCY
 
 
+@pytest.mark.parametrize("ledger", [False, True], ids=["plain", "ledger"])
+def test_send_concurrency_holds_a_call_to_its_share(
+    aws, emulator, handler, lambda_context, monkeypatch, ledger
+):
+    """A workflow's calls in flight together (the campaign's batches) each take their share of
+    Twilio's concurrency: ``sendConcurrency`` below SEND_CONCURRENCY bounds the call, with and
+    without the send ledger."""
+    monkeypatch.setenv("SEND_CONCURRENCY", "8")
+    if not ledger:
+        monkeypatch.delenv("IDEMPOTENCY_TABLE", raising=False)
+    reset_layer_caches()
+    emulator.faults.latency = 0.05
+    event = {"smsTo": numbers(24), "smsBody": "shared", "sendConcurrency": 3}
+    result = handler(event, lambda_context)
+    assert list(result["smsResult"].values()) == numbers(24)
+    assert 2 <= emulator.max_in_flight <= 3
+    bad = handler({**event, "sendConcurrency": 0, "failOnError": False}, lambda_context)
+    [error] = bad["twilioError"]
+    assert (error["code"], error["field"]) == ("INVALID_INPUT", "sendConcurrency")
+
+
 def test_one_connection_per_sender_is_reused(aws, emulator, handler, lambda_context, monkeypatch):
     monkeypatch.setenv("SEND_CONCURRENCY", "4")
     reset_layer_caches()

@@ -36,9 +36,13 @@ RESOLVER = Resolver(
 
 #: The connector's functions, deployed: what its outputs name.
 FUNCTION_ARNS = {
-    f"{name}.Arn": f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    key: value
     for name, resource in load_template()["Resources"].items()
     if resource["Type"] == "AWS::Serverless::Function"
+    for key, value in (
+        (f"{name}.Arn", f"arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+        (f"{name}Role.Arn", f"arn:aws:iam::123456789012:role/{name}Role"),
+    )
 }
 
 
@@ -56,18 +60,33 @@ def states(definition: dict):
             yield from states(processor)
 
 
+def scopes(definition: dict):
+    """Each ``States`` of a definition: its own, each Parallel branch's, each Map's processor's
+    (a ``Next`` names a state of its own scope)."""
+    yield definition
+    for state in definition["States"].values():
+        for branch in state.get("Branches", []):
+            yield from scopes(branch)
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            yield from scopes(processor)
+
+
 @pytest.mark.parametrize("machine", MACHINES)
 def test_definition_is_valid_asl(machine):
-    asl = definition(machine)
-    assert asl["StartAt"] in asl["States"]
-    for name, state in states(asl):
-        for key in ("Next", "Default"):
-            if key in state:
-                assert state[key] in asl["States"] or any(
-                    state[key] in (p.get("ItemProcessor") or {}).get("States", {})
-                    for p in asl["States"].values()
-                ), f"{machine}: {name}.{key} -> {state[key]}"
-        assert state.get("End") or "Next" in state or state["Type"] in ("Succeed", "Fail", "Choice")
+    for scope in scopes(definition(machine)):
+        assert scope["StartAt"] in scope["States"], f"{machine}: StartAt {scope['StartAt']}"
+        for name, state in scope["States"].items():
+            targets = [state[key] for key in ("Next", "Default") if key in state]
+            targets += [choice["Next"] for choice in state.get("Choices", [])]
+            targets += [catcher["Next"] for catcher in state.get("Catch", [])]
+            for target in targets:
+                assert target in scope["States"], f"{machine}: {name} -> {target}"
+            assert (
+                state.get("End")
+                or "Next" in state
+                or state["Type"] in ("Succeed", "Fail", "Choice")
+            ), f"{machine}: {name} neither ends nor goes on"
 
 
 @pytest.mark.parametrize("machine", MACHINES)
@@ -97,17 +116,18 @@ def test_the_template_deploys_each_example():
 
 
 def test_the_concurrency_budget_is_never_exceeded():
-    """One SEND_SMS call's concurrent sends plus the campaign's concurrent recipients (one send
-    each) stay within the account's budget, for every budget the template allows: the examples
-    stack takes its share from the connector's output WorkflowMaxConcurrency."""
+    """One SEND_SMS call's concurrent sends plus the campaign's (its batches in flight together,
+    each SEND_SMS call held to its share by ``sendConcurrency``) stay within the account's
+    budget, for every budget the template allows: the examples stack takes its share from the
+    connector's output WorkflowMaxConcurrency."""
     template = load_template()
     allowed = template["Parameters"]["TwilioConcurrency"]["AllowedValues"]
     for budget in allowed:
         resolver = Resolver({"TwilioConcurrency": str(budget)}, FUNCTION_ARNS)
         examples = Resolver(examples_parameters(resolver), {}, EXAMPLES)
         campaign = json.loads(state_machine_definition("ExampleCampaignStateMachine", examples))
-        [(_name, state)] = campaign["States"].items()
-        assert "ItemBatcher" not in state  # one recipient per item: one request at a time
+        batches = campaign["States"]["SendEveryBatch"]["MaxConcurrency"]
+        share = campaign["States"]["PlanBatches"]["Parameters"]["Payload"]["sendConcurrency"]
         send = int(
             resolver.resolve(
                 template["Resources"]["SendSmsFunction"]["Properties"]["Environment"]["Variables"][
@@ -115,8 +135,8 @@ def test_the_concurrency_budget_is_never_exceeded():
                 ]
             )
         )
-        assert state["MaxConcurrency"] + send <= budget, budget
-        assert state["MaxConcurrency"] >= 1 and send >= 1
+        assert batches * min(share, send) + send <= budget, budget
+        assert batches >= 1 and share >= 1 and send >= 1
     assert template["Parameters"]["TwilioConcurrency"]["Default"] == 100
 
 
@@ -146,13 +166,22 @@ def test_the_docs_name_transient_codes():
 
 @pytest.mark.parametrize("machine", MACHINES)
 def test_every_send_retries_every_transient_code(machine):
-    """Each shipped SEND_SMS task retries what docs/workflows.md tells users to retry."""
-    sends = [
-        (name, state)
-        for name, state in states(definition(machine))
-        if state.get("Type") == "Task" and SEND_SMS_ARN in json.dumps(state)
-    ]
-    for name, state in sends:
-        retried = {code for rule in state.get("Retry", []) for code in rule["ErrorEquals"]}
+    """Each shipped SEND_SMS task retries what docs/workflows.md tells users to retry: by its
+    own ``Retry``, or by that of the Parallel it runs in (which retries its whole branch)."""
+
+    def sends(definition: dict, enclosing: tuple = ()):
+        for name, state in definition["States"].items():
+            if state.get("Type") == "Task" and SEND_SMS_ARN in json.dumps(state):
+                yield name, [*enclosing, *state.get("Retry", [])]
+            for branch in state.get("Branches", []):
+                yield from sends(branch, (*enclosing, *state.get("Retry", [])))
+            processor = state.get("ItemProcessor") or state.get("Iterator")
+            if processor:
+                yield from sends(processor)
+
+    found = list(sends(definition(machine)))
+    assert found or SEND_SMS_ARN not in json.dumps(definition(machine)), machine
+    for name, retriers in found:
+        retried = {code for rule in retriers for code in rule["ErrorEquals"]}
         missing = transient_codes() - retried
         assert not missing, f"{machine}: {name} does not retry {sorted(missing)}"

@@ -166,6 +166,8 @@ def plan(event: dict[str, Any]) -> dict[str, Any]:
         "smsBody": body,
         "failOnError": False,
         **{k: campaign[k] for k in ("smsFrom", "messagingServiceSid") if campaign.get(k)},
+        # each batch's share of the workflows' Twilio concurrency (the state machine's)
+        **({"sendConcurrency": share} if (share := _send_share(event)) else {}),
     }
     items = []
     for index, (slot, numbers, closes) in enumerate(batches):
@@ -203,6 +205,12 @@ def plan(event: dict[str, Any]) -> dict[str, Any]:
         "start": _iso(start),
         "lastSlot": _iso(last),
     }
+
+
+def _send_share(event: dict[str, Any]) -> int | None:
+    """``sendConcurrency`` as the state machine gives it to the plan step: the batches in flight
+    together (its Map's MaxConcurrency) times this stay within the workflows' Twilio budget."""
+    return inputs.integer(event, "sendConcurrency", 1, 1000)
 
 
 def _instant(value: Any, field: str) -> datetime:

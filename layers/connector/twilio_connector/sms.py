@@ -68,6 +68,7 @@ SEND_SMS_FIELDS = inputs.fields(
     "defaultPhoneRegion", "metadata", "messagingServiceSid", "mediaUrl", "statusCallback",
     "sendAt", "sendAtOffset", "validityPeriod", "idempotencyKey", "taskToken", "waitFor",
     "failOnError", "contentSid", "contentVariables", "smartEncoding", "maxSegments",
+    "sendConcurrency",
     aliases=(("smsTo", "to"), ("smsBody", "body"), ("smsFrom", "from")),
     dry_run=True,
 )  # fmt: skip
@@ -94,6 +95,7 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
     content_variables: dict[str, str] | None = None  # its variables, each a template
     smart_encoding: bool = False  # SmartEncoded: Twilio replaces curly quotes, dashes...
     max_segments: int | None = None  # a rendered body over this many segments is refused
+    send_concurrency: int | None = None  # at most this many sends at once (SEND_CONCURRENCY's)
 
     @classmethod
     def from_event(cls, event: object) -> SendSmsRequest:
@@ -151,6 +153,7 @@ class SendSmsRequest(NamedTuple):  # immutable, and cheaper to create at import 
             region=region,
             send_at_offset=offset is not None,
             validity_period=inputs.integer(event, "validityPeriod", 1, 36000),
+            send_concurrency=inputs.integer(event, "sendConcurrency", 1, 1000),
             idempotency_key=inputs.text(event, "idempotencyKey", limit=512),
             task_token=_task_token(event, recipients),
             wait_for=_wait_for(event),
@@ -286,7 +289,7 @@ def send_sms(request: SendSmsRequest) -> dict[str, Any]:
     failed: list[_RecipientFailed] = []
     debug = logger.isEnabledFor(logging.DEBUG)
     counted = _counted(request, body)
-    outcomes = _send_all(sender, recipients) if recipients else []
+    outcomes = _send_all(sender, recipients, request.send_concurrency) if recipients else []
     for index, to, outcome in zip(indexes, recipients, outcomes, strict=True):
         if isinstance(outcome, ConnectorError):
             failed.append(_RecipientFailed(index, to, outcome))
@@ -388,12 +391,15 @@ def _park(request: SendSmsRequest, message: dict[str, Any]) -> None:
         ) from exc
 
 
-def _send_all(sender: Sender, recipients: list[str]) -> list[dict[str, Any] | ConnectorError]:
-    """Every recipient's message or error, in input order; up to ``SEND_CONCURRENCY`` at once.
-    Each worker runs in a copy of this context, so the invocation's deadline bounds it too.
-    Through the ledger, recipients are claimed and their outcomes written in batches
-    (:meth:`Sender.attempt_many`)."""
-    workers = min(get_settings().send_concurrency, len(recipients))
+def _send_all(
+    sender: Sender, recipients: list[str], limit: int | None = None
+) -> list[dict[str, Any] | ConnectorError]:
+    """Every recipient's message or error, in input order; up to ``SEND_CONCURRENCY`` at once
+    (or the request's ``sendConcurrency``, when lower: a workflow sharing Twilio's concurrency
+    among calls in flight together). Each worker runs in a copy of this context, so the
+    invocation's deadline bounds it too. Through the ledger, recipients are claimed and their
+    outcomes written in batches (:meth:`Sender.attempt_many`)."""
+    workers = min(get_settings().send_concurrency, limit or len(recipients), len(recipients))
     if sender.ledger is not None:
         return sender.attempt_many(recipients, workers)
     if workers <= 1:
