@@ -24,7 +24,7 @@ from typing import Any
 from local.apigw import ApiGatewayAdapter
 from local.lambda_loader import load_event, load_function
 from local.offline import TRIGGERS, offline_stack
-from local.resources import SECRET_ID, drain
+from local.resources import SECRET_ID, drain, reset_layer_caches
 from local.twilio_emulator import TEST_ACCOUNT_SID
 
 
@@ -125,6 +125,9 @@ def main() -> int:
         inbound = load_function("inbound_sms").lambda_handler
         api = stack.enter_context(ApiGatewayAdapter(inbound, DemoContext()))
         os.environ["STATUS_CALLBACK_URL"] = f"{api.url}/status"
+        # the inbound function read its settings when it was loaded (its cold start): the
+        # functions below start from this environment, as a new deployment's would
+        reset_layer_caches()
         print(f"webhooks (local API) {api.url}/sms  {api.url}/status\n")
 
         send_sms = load_function("send_sms").lambda_handler
