@@ -106,8 +106,8 @@ class Verification:
     checks: int = 0
     sends: list[dict[str, Any]] = field(default_factory=list)
 
-    def resource(self) -> dict[str, Any]:
-        """The Verification resource, as Verify v2 answers it."""
+    def _fields(self) -> dict[str, Any]:
+        """What the Verification and VerificationCheck resources share."""
         return {
             "sid": self.sid,
             "service_sid": self.service_sid,
@@ -116,6 +116,12 @@ class Verification:
             "channel": self.channel,
             "status": self.status,
             "valid": self.status == "approved",
+        }
+
+    def resource(self) -> dict[str, Any]:
+        """The Verification resource, as Verify v2 answers it."""
+        return {
+            **self._fields(),
             "lookup": {},
             "amount": None,
             "payee": None,
@@ -130,13 +136,7 @@ class Verification:
     def check_resource(self) -> dict[str, Any]:
         """The VerificationCheck resource."""
         return {
-            "sid": self.sid,
-            "service_sid": self.service_sid,
-            "account_sid": self.account_sid,
-            "to": self.to,
-            "channel": self.channel,
-            "status": self.status,
-            "valid": self.status == "approved",
+            **self._fields(),
             "amount": None,
             "payee": None,
             "sna_attempts_error_codes": [],
