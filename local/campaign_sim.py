@@ -21,7 +21,6 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from local.bench import (
@@ -31,6 +30,7 @@ from local.bench import (
     LAMBDA_REQUEST,
     PRICES_DATE,
 )
+from local.lambda_loader import layer_on_path
 
 #: Step Functions standard workflows, us-east-1, per state transition (aws.amazon.com/step-
 #: functions/pricing, as published on PRICES_DATE): $0.025 per 1,000.
@@ -83,8 +83,7 @@ def simulate(
     emulator.configure_senders(True, {MAGIC_FROM: {"mps": sender_mps}})
     before = workflows.usage()
     try:
-        emulator.set_clock_speed(speed)
-        real, simulated = emulator._clock_anchor
+        real, simulated = emulator.set_clock_speed(speed)
         workflows.set_clock(real, simulated, speed)
         # the campaign starts at startAt: a few real seconds from now, for the execution to
         # plan it and start its Map (in AWS, a second or two before a campaign of hours)
@@ -164,7 +163,7 @@ def _gb_seconds(used: dict[str, Any]) -> float:
 
 
 def _segments(body: str) -> int:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "connector"))
+    layer_on_path()
     from twilio_connector.segments import count
 
     return count(body).segments

@@ -13,10 +13,15 @@ LAYER = ROOT / "layers" / "connector"
 EVENTS = ROOT / "events"
 
 
-def load_function(action: str) -> ModuleType:
-    """The handler module of one action, under a unique name (every one is called ``app``)."""
+def layer_on_path() -> None:
+    """The layer's sources importable (``twilio_connector``), as Lambda mounts the layer."""
     if str(LAYER) not in sys.path:
         sys.path.insert(0, str(LAYER))
+
+
+def load_function(action: str) -> ModuleType:
+    """The handler module of one action, under a unique name (every one is called ``app``)."""
+    layer_on_path()
     name = f"functions_{action}_app"
     if name in sys.modules:
         return sys.modules[name]

@@ -335,9 +335,10 @@ class TwilioEmulator(QueuedSending):
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC).replace(microsecond=0)
 
-    def set_clock_speed(self, speed: float, real_time: bool = False) -> None:
+    def set_clock_speed(self, speed: float, real_time: bool = False) -> tuple[float, float]:
         """Run the clock ``speed`` times faster than real time from now on (0: it stands still
-        but for ``advance``; ``real_time``: start again from the real time)."""
+        but for ``advance``; ``real_time``: start again from the real time). The anchor: the
+        real and the simulated time at the change (another clock kept in step starts there)."""
         if not 0 <= speed < float("inf"):
             raise ValueError("the clock's speed must be a number from 0")
         real = time.time()
@@ -345,6 +346,7 @@ class TwilioEmulator(QueuedSending):
             simulated = real if real_time else self.clock() - self.clock_offset.total_seconds()
             self._clock_anchor, self.clock_speed = (real, simulated), float(speed)
         self._clock_moved.set()
+        return real, simulated
 
     def advance(self, delta: timedelta) -> list[str]:
         """Move the clock forward by ``delta``; the SIDs of the scheduled messages released."""

@@ -82,6 +82,14 @@ def test_a_messaging_service_needs_its_throughput_given():
         campaign.quiet_hours({"quietHours": {"start": "9pm", "end": "08:00"}})
 
 
+def test_settle_retries_what_the_docs_call_transient():
+    """settle's transient codes are those docs/workflows.md's Retry block retries (the state
+    machine's Retry, checked against the same block): one more there must be raised here too."""
+    from tests.unit.test_state_machines import transient_codes
+
+    assert transient_codes() == campaign.TRANSIENT
+
+
 def test_settle_lists_refusals_and_retries_the_batch_on_a_transient_error():
     refused = {"code": "PERMISSION_DENIED_ERROR", "twilioCode": 21610, "to": "+1", "index": 0}
     outcome = campaign.settle(
